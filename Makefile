@@ -1,0 +1,48 @@
+# From Rank to LoRA / 從矩陣的秩到 LoRA
+#   make book    create .venv, install, build the HTML book into _build/html
+#   make test    create .venv if missing, install, run every test (unit, notebooks, book build)
+#   make lab     open the chapters in JupyterLab
+#   make serve   serve the built book on http://127.0.0.1:8000
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+BUILD  := $(VENV)/bin/jupyter-book build . -W -n --keep-going
+
+.PHONY: install book test unit notebooks build-book lab serve clean-notebooks clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -r requirements.txt -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+book: $(STAMP)
+	$(BUILD)
+	@echo ""
+	@echo "The book is in _build/html. Open _build/html/index.html in a browser, or run: make serve"
+
+test: unit notebooks build-book
+
+unit: $(STAMP)
+	$(PY) -m pytest tests
+
+notebooks: $(STAMP)
+	$(PY) -m pytest --nbval-lax --nbval-cell-timeout=300 -p no:cacheprovider chapters
+
+build-book: $(STAMP)
+	$(BUILD)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab chapters
+
+serve:
+	@test -f _build/html/index.html || $(MAKE) book
+	$(PY) -m http.server --directory _build/html --bind 127.0.0.1 8000
+
+clean-notebooks: $(STAMP)
+	$(PY) tools/strip_outputs.py chapters/*.ipynb
+
+clean:
+	rm -rf _build

@@ -1,0 +1,8 @@
+"""ipywidgets explorers, one module per chapter. Each keeps its computation in a plain function
+(testable without a browser) and renders through ``_render.FigureImage`` (no figure per move).
+
+In the HTML book a widget needs a kernel, so every explorer has a static ``*_figure`` twin.
+"""
+from .rank import rank_experiment, rank_explorer, rank_explorer_figure
+
+__all__ = ["rank_experiment", "rank_explorer", "rank_explorer_figure"]

@@ -1,0 +1,139 @@
+"""Chapter 1 widget: build a matrix from k outer products plus noise; watch its singular values.
+
+``rank_experiment`` is the computation (testable without a browser); ``rank_explorer`` wraps it
+in sliders; ``rank_explorer_figure`` is the static figure that stands in for the widget in the
+HTML book.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .._validate import as_int, check_positive_int
+from ..linalg import default_tolerance
+from ..plotting import COLORS, bilingual
+from ._render import FigureImage
+
+__all__ = ["RankExperiment", "rank_experiment", "rank_explorer", "rank_explorer_figure"]
+
+FLOOR = 1e-18   # singular values below this are drawn at the floor of the log axis
+
+
+@dataclass(frozen=True)
+class RankExperiment:
+    """A = Σ_{i≤k} u_i v_iᵀ + noise · E and what the SVD says about it."""
+
+    A: np.ndarray            # (m, n)
+    s: np.ndarray            # (min(m, n),) singular values, descending
+    k: int                   # number of outer products (the rank without noise)
+    noise: float             # noise level
+    tol_numpy: float         # σ_max · max(m, n) · eps
+    rank_numpy: int          # singular values above tol_numpy
+    tol: float               # the reader's tolerance
+    rank_tol: int            # singular values above tol
+
+
+def rank_experiment(k: int, noise: float, tol: float = 1e-6, m: int = 12, n: int = 8,
+                    seed: int = 0) -> RankExperiment:
+    """Build A from the first k of a fixed set of outer products u_i v_iᵀ, add noise · E.
+
+    The vectors and the noise matrix E depend only on ``seed``, so moving a slider changes one
+    thing at a time. Used in chapter 1, section "Numerical rank".
+    """
+    m, n = check_positive_int(m, "m"), check_positive_int(n, "n")
+    k = as_int(k, "k")
+    if not 0 <= k <= min(m, n):
+        raise ValueError(f"k must satisfy 0 <= k <= min(m, n) = {min(m, n)}, got k={k}")
+    if not np.isfinite(noise) or noise < 0:
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    if not np.isfinite(tol) or tol < 0:
+        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
+    rng = np.random.default_rng(seed)
+    U = rng.standard_normal((m, min(m, n)))        # (m, p): u_1 … u_p
+    V = rng.standard_normal((n, min(m, n)))        # (n, p): v_1 … v_p
+    E = rng.standard_normal((m, n))                # (m, n): fixed noise pattern
+    A = U[:, :k] @ V[:, :k].T + noise * E          # (m, n), rank k before the noise
+    s = np.linalg.svd(A, compute_uv=False)
+    tol_numpy = default_tolerance(A, s) if s[0] > 0 else 0.0
+    return RankExperiment(A=A, s=s, k=k, noise=float(noise), tol_numpy=tol_numpy,
+                          rank_numpy=int(np.sum(s > tol_numpy)), tol=float(tol),
+                          rank_tol=int(np.sum(s > tol)))
+
+
+def _draw_spectrum(ax: plt.Axes, ex: RankExperiment):
+    """Bars of σ_i on a log axis with both tolerances; returns the artists to update."""
+    idx = np.arange(1, ex.s.size + 1)
+    bars = ax.bar(idx, np.maximum(ex.s, FLOOR), bottom=FLOOR * 0.5, color=COLORS["sigma"])
+    line_np = ax.axhline(max(ex.tol_numpy, FLOOR), color=COLORS["threshold"], ls="--", lw=1.2,
+                         label=bilingual("NumPy tol", "NumPy 容許誤差"))
+    line_tol = ax.axhline(max(ex.tol, FLOOR), color=COLORS["lora"], lw=1.5,
+                          label=bilingual("your tol", "你的容許誤差"))
+    ax.set_yscale("log")
+    ax.set_ylim(FLOOR * 0.5, 1e3)
+    ax.set_yticks(10.0 ** np.arange(-18, 4, 3))   # fixed ticks: no tick search per slider move
+    ax.minorticks_off()
+    ax.set_xticks(idx)
+    ax.set_xlabel(bilingual("i", "第 i 個"))
+    ax.set_ylabel(bilingual("singular value σ_i", "奇異值 σ_i"))
+    ax.legend(loc="upper right", fontsize=8)
+    return bars, line_np, line_tol
+
+
+def _caption(ex: RankExperiment) -> str:
+    return (f"k = {ex.k}, noise = {ex.noise:.0e}:  rank (NumPy tol) = {ex.rank_numpy},  "
+            f"rank (your tol) = {ex.rank_tol}\n"
+            f"秩（NumPy 容許誤差）= {ex.rank_numpy}，秩（你的容許誤差）= {ex.rank_tol}")
+
+
+def rank_explorer(m: int = 12, n: int = 8, seed: int = 0) -> widgets.VBox:
+    """Sliders for k, log₁₀(noise) and log₁₀(tol); a bar chart of the singular values.
+
+    Used in chapter 1, section "Numerical rank". Needs a running kernel.
+    """
+    k_slider = widgets.IntSlider(value=3, min=0, max=min(m, n), description="k")
+    noise_slider = widgets.FloatSlider(value=-16, min=-16, max=0, step=0.5,
+                                       description="log₁₀ noise", readout_format=".1f")
+    tol_slider = widgets.FloatSlider(value=-6, min=-16, max=1, step=0.5,
+                                     description="log₁₀ tol", readout_format=".1f")
+    for s in (k_slider, noise_slider, tol_slider):
+        s.style.description_width = "90px"
+
+    def experiment() -> RankExperiment:
+        noise = 0.0 if noise_slider.value <= -16 else 10.0 ** noise_slider.value
+        return rank_experiment(k_slider.value, noise, 10.0 ** tol_slider.value, m, n, seed)
+
+    view = FigureImage(figsize=(6.4, 3.2))
+    ax = view.figure.add_subplot()
+    bars, line_np, line_tol = _draw_spectrum(ax, experiment())
+    view.animate([*bars, line_np, line_tol])
+    caption = widgets.HTML()
+
+    def update(_change=None) -> None:
+        ex = experiment()
+        for bar, value in zip(bars, np.maximum(ex.s, FLOOR)):
+            bar.set_height(value)
+        line_np.set_ydata([max(ex.tol_numpy, FLOOR)] * 2)
+        line_tol.set_ydata([max(ex.tol, FLOOR)] * 2)
+        caption.value = _caption(ex).replace("\n", "<br>")
+        view.refresh()
+
+    for s in (k_slider, noise_slider, tol_slider):
+        s.observe(update, names="value")
+    update()
+    box = widgets.VBox([widgets.HBox([k_slider, noise_slider, tol_slider]), caption, view.image])
+    box.update = update   # exposed for tests and benchmarks
+    return box
+
+
+def rank_explorer_figure(k: int = 3, noises: tuple[float, ...] = (0.0, 1e-10, 1e-3),
+                         tol: float = 1e-6, m: int = 12, n: int = 8, seed: int = 0) -> plt.Figure:
+    """The widget's static stand-in: the same k at three noise levels, side by side."""
+    fig, axes = plt.subplots(1, len(noises), figsize=(4.0 * len(noises), 3.4), sharey=True)
+    for ax, noise in zip(np.atleast_1d(axes), noises):
+        ex = rank_experiment(k, noise, tol, m, n, seed)
+        _draw_spectrum(ax, ex)
+        ax.set_title(_caption(ex), fontsize=8)
+    return fig
