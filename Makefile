@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BUILD  := $(VENV)/bin/jupyter-book build . -W -n --keep-going
 
-.PHONY: install book test unit notebooks build-book lab serve clean-notebooks clean
+.PHONY: install book test unit notebooks build-book site lab serve clean-notebooks clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,16 +23,19 @@ book: $(STAMP)
 	@echo ""
 	@echo "The book is in _build/html. Open _build/html/index.html in a browser, or run: make serve"
 
-test: unit notebooks build-book
+test: unit notebooks build-book site
 
 unit: $(STAMP)
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --ignore=tests/site
 
 notebooks: $(STAMP)
 	$(PY) -m pytest --nbval-lax --nbval-cell-timeout=300 -p no:cacheprovider chapters
 
 build-book: $(STAMP)
 	$(BUILD)
+
+site: $(STAMP)
+	$(PY) -m pytest tests/site
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab chapters

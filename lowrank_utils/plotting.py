@@ -94,6 +94,7 @@ def plot_singular_values(
         _, ax = plt.subplots(figsize=(5, 3.2))
     k = np.arange(1, s.size + 1)
     ax.plot(k, s, "o-", ms=3, color=COLORS["sigma"], label=bilingual("σ_k", "奇異值"))
+    ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
     ax.set_xlabel(bilingual("k (index)", "第 k 個"))
     ax.set_ylabel(bilingual("singular value σ_k", "奇異值 σ_k"), color=COLORS["sigma"])
     handles, labels = ax.get_legend_handles_labels()

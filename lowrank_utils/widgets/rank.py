@@ -130,10 +130,15 @@ def rank_explorer(m: int = 12, n: int = 8, seed: int = 0) -> widgets.VBox:
 
 def rank_explorer_figure(k: int = 3, noises: tuple[float, ...] = (0.0, 1e-10, 1e-3),
                          tol: float = 1e-6, m: int = 12, n: int = 8, seed: int = 0) -> plt.Figure:
-    """The widget's static stand-in: the same k at three noise levels, side by side."""
+    """The widget's static stand-in: the same k at several noise levels, side by side."""
     fig, axes = plt.subplots(1, len(noises), figsize=(4.0 * len(noises), 3.4), sharey=True)
-    for ax, noise in zip(np.atleast_1d(axes), noises):
+    for i, (ax, noise) in enumerate(zip(np.atleast_1d(axes), noises)):
         ex = rank_experiment(k, noise, tol, m, n, seed)
         _draw_spectrum(ax, ex)
-        ax.set_title(_caption(ex), fontsize=8)
+        if i:
+            ax.set_ylabel("")
+            ax.get_legend().remove()
+        ax.set_title(f"noise = {ex.noise:.0e}\n" + bilingual("rank", "秩")
+                     + f": NumPy {ex.rank_numpy},  tol {ex.tol:.0e} → {ex.rank_tol}", fontsize=9)
+    fig.suptitle(bilingual(f"A rank-{k} matrix plus noise", f"秩 {k} 矩陣加上雜訊"))
     return fig
