@@ -21,6 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "lowrank_utils" / "fonts" / "NotoSansCJKtc-BookSubset.otf"
 DEFAULT_SOURCE = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 FAMILY = "Noto Sans CJK TC"
+# The subset gets a family name of its own, so that matplotlib never confuses it with a full
+# Noto Sans CJK installed on the machine (which would hide a character missing from the subset).
+SUBSET_FAMILY = "RankToLoRA Noto Sans TC Subset"
 
 
 def is_cjk(ch: str) -> bool:
@@ -45,6 +48,22 @@ def needed_characters(root: Path = ROOT) -> set[str]:
     return {ch for ch in code_text(root) if is_cjk(ch)}
 
 
+def rename(font, family: str) -> None:
+    """Give the subset its own family, full and PostScript names (name IDs 1, 3, 4, 6, 16, 17)."""
+    postscript = family.replace(" ", "") + "-Regular"
+    names = {1: family, 3: postscript, 4: family, 6: postscript, 16: family, 17: "Regular"}
+    table = font["name"]
+    for record in list(table.names):
+        if record.nameID in names:
+            table.setName(names[record.nameID], record.nameID, record.platformID,
+                          record.platEncID, record.langID)
+    if "CFF " in font:
+        cff = font["CFF "].cff
+        cff.fontNames = [postscript]
+        top = cff.topDictIndex[0]
+        top.FamilyName, top.FullName = family, family
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
@@ -65,6 +84,7 @@ def main() -> int:
     subsetter = subset.Subsetter(options)
     subsetter.populate(text="".join(sorted(chars)))
     subsetter.subset(font)
+    rename(font, SUBSET_FAMILY)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     subset.save_font(font, str(OUT), options)
     print(f"wrote {OUT.relative_to(ROOT)}: {len(chars)} characters, {OUT.stat().st_size} bytes")
