@@ -44,11 +44,24 @@ COLORS = {
 }
 
 
+def _inline_figures_in_a_kernel() -> None:
+    """In a Jupyter kernel, make sure figures are shown inline even if MPLBACKEND=Agg is set."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython ships with every notebook install
+        return
+    shell = get_ipython()
+    if shell is not None and type(shell).__name__ == "ZMQInteractiveShell" \
+            and mpl.get_backend().lower() == "agg":
+        shell.run_line_magic("matplotlib", "inline")
+
+
 def use_book_style() -> str:
     """Apply the book's matplotlib style and register the Chinese font; return its family name.
 
     Used in the imports cell of every chapter.
     """
+    _inline_figures_in_a_kernel()
     font_manager.fontManager.addfont(str(FONT_PATH))
     family = font_manager.FontProperties(fname=str(FONT_PATH)).get_name()
     mpl.rcParams.update(

@@ -64,8 +64,8 @@ def check_factor_count(answer: Any) -> Feedback:
     if count == expected:
         return Feedback(True, f"Right: k(m+n) = {expected:,}, which is {m * n / expected:.0f}× fewer "
                               f"than the {m * n:,} entries of the full matrix.",
-                        f"正確：k(m+n) = {expected:,}，比完整矩陣的 {m * n:,} 個元素少了 "
-                        f"{m * n / expected:.0f} 倍。")
+                        f"正確：k(m+n) = {expected:,}，只有完整矩陣 {m * n:,} 個元素的 "
+                        f"1/{m * n / expected:.0f}。")
     if count == m * n:
         return Feedback(False, "That is the size of the full matrix; count the entries of L and R.",
                         "這是完整矩陣的大小；請計算 L 和 R 的元素個數。")
@@ -111,12 +111,18 @@ def check_rank_bounds(max_rank_product: Any, max_rank_sum: Any) -> Feedback:
                         f"正確：A @ B 的秩最多 {expected_p}，C + D 最多 {expected_s}，"
                         "而一般的隨機矩陣都能達到這兩個上界。")
     en, zh = [], []
-    if not ok_p:
-        en.append(f"A @ B: {p} is not the bound; every column of A B is a combination of A's columns.")
-        zh.append(f"A @ B：{p} 不是上界；A B 的每一行都是 A 各行的線性組合。")
-    if not ok_s:
-        en.append(f"C + D: {s} is not the bound; think of the column spaces, and of the shape.")
-        zh.append(f"C + D：{s} 不是上界；想想兩者的行空間，也別忘了矩陣的形狀。")
+    if p > expected_p:
+        en.append(f"A @ B: {p} is too large; every column of A B is a combination of A's columns.")
+        zh.append(f"A @ B：{p} 太大了；A B 的每一行都是 A 各行的線性組合。")
+    elif p < expected_p:
+        en.append(f"A @ B: {p} is not the largest possible rank; random matrices of these ranks do better.")
+        zh.append(f"A @ B：{p} 不是最大可能的秩；隨機取這些秩的矩陣，能達到更大的秩。")
+    if s > expected_s:
+        en.append(f"C + D: {s} is too large; think of the column spaces, and of the shape.")
+        zh.append(f"C + D：{s} 太大了；想想兩者的行空間，也別忘了矩陣的形狀。")
+    elif s < expected_s:
+        en.append(f"C + D: {s} is not the largest possible rank; random matrices of these ranks do better.")
+        zh.append(f"C + D：{s} 不是最大可能的秩；隨機取這些秩的矩陣，能達到更大的秩。")
     return Feedback(False, " ".join(en), "".join(zh))
 
 
