@@ -9,6 +9,7 @@ References: Eckart & Young (1936); Mirsky (1960); Halko, Martinsson & Tropp (201
 from __future__ import annotations
 
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,6 +34,8 @@ __all__ = [
     "compression_ratio",
     "break_even_rank",
     "randomized_svd",
+    "FourSubspaces",
+    "four_subspaces",
 ]
 
 
@@ -224,3 +227,34 @@ def randomized_svd(
     U = Q @ U_B                                     # (m, ell)
     return U[:, :k], s[:k], Vh[:k, :]
 
+
+class FourSubspaces(NamedTuple):
+    """Orthonormal bases (as columns) of the four fundamental subspaces of an m×n matrix of rank r."""
+
+    column: np.ndarray      # (m, r)     C(A)  = span of u_1 … u_r
+    left_null: np.ndarray   # (m, m - r) N(Aᵀ) = span of u_{r+1} … u_m
+    row: np.ndarray         # (n, r)     C(Aᵀ) = span of v_1 … v_r
+    null: np.ndarray        # (n, n - r) N(A)  = span of v_{r+1} … v_n
+
+    @property
+    def rank(self) -> int:
+        """r, the number of columns of the column-space basis."""
+        return self.column.shape[1]
+
+
+def four_subspaces(A: np.ndarray, tol: float | None = None) -> FourSubspaces:
+    """Orthonormal bases of the column, left null, row and null spaces of A, from its full SVD.
+
+    r = numerical_rank(A, tol). The bases are columns: the column and left null spaces come from
+    the columns of U; the row and null spaces from the *rows* of ``Vh`` (NumPy returns Vᵀ, not V),
+    transposed into columns. Used in chapter 2, section "The four fundamental subspaces".
+    """
+    A = as_matrix(A)
+    r = numerical_rank(A, tol)
+    U, _, Vh = np.linalg.svd(A, full_matrices=True)    # U (m, m), Vh (n, n)
+    return FourSubspaces(
+        column=U[:, :r],          # (m, r)
+        left_null=U[:, r:],       # (m, m - r)
+        row=Vh[:r, :].T,          # (n, r): rows of Vh are the right singular vectors
+        null=Vh[r:, :].T,         # (n, n - r)
+    )

@@ -4,5 +4,7 @@
 In the HTML book a widget needs a kernel, so every explorer has a static ``*_figure`` twin.
 """
 from .rank import rank_experiment, rank_explorer, rank_explorer_figure
+from .svd2x2 import svd_explorer, svd_geometry, svd_geometry_figure
 
-__all__ = ["rank_experiment", "rank_explorer", "rank_explorer_figure"]
+__all__ = ["rank_experiment", "rank_explorer", "rank_explorer_figure",
+           "svd_explorer", "svd_geometry", "svd_geometry_figure"]
