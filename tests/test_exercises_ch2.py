@@ -41,8 +41,8 @@ def test_ex1_hand_values_accepted_in_any_reasonable_form():
         ([5, 3], "eigenvalues of A itself"),
         ([45, 5], "σ²"),
         ([np.sqrt(5), 3 * np.sqrt(5)], "order"),
-        ([6.7, 2.2], "Not the singular values"),     # 2 significant digits: too imprecise
-        ([6.71, 2.30], "Not the singular values"),
+        ([6.7, 2.2], "not the singular values"),     # 2 significant digits: too imprecise
+        ([6.71, 2.30], "not the singular values"),
         ([6.708], "Expected 2 values"),
     ],
 )
@@ -60,6 +60,28 @@ def test_ex2_eigh_route_accepted_and_ascending_order_flagged():
     assert not ascending and "order" in ascending.en
     squares = ch2.check_singular_values_from_eigh(lam[::-1])
     assert not squares and "square roots" in squares.en
+    assert "E Eᵀ" in squares.en and "AᵀA" not in squares.en     # names this exercise's matrix
+    assert "eigvalsh" in ascending.en
+
+
+def test_ex2_nan_from_a_negative_round_off_eigenvalue_is_explained():
+    # The five eigenvalues of EᵀE: three σ², then two zeros that round-off may push below 0.
+    lam5 = np.linalg.eigvalsh(ch2.E.T @ ch2.E)[::-1]
+    assert np.allclose(lam5[3:], 0, atol=1e-12 * lam5[0])
+    with np.errstate(invalid="ignore"):
+        answer = np.sqrt(np.array([*lam5[:3], 0.0, -1e-16]))          # what the learner sees
+        learner = np.sqrt(lam5)                                       # the learner's own expression
+    assert np.isnan(answer[-1])
+    feedback = ch2.check_singular_values_from_eigh(answer)
+    assert not feedback and "nan" in feedback.en and "np.clip" in feedback.en and "nan" in feedback.zh
+    assert "finite" not in feedback.en                                # not the generic message
+    if np.any(np.isnan(learner)):                                     # as on the reviewer's machine
+        assert "EᵀE" in ch2.check_singular_values_from_eigh(learner).en
+    assert "nan" in ch2.check_singular_values_from_eigh([np.nan, 4.1, 2.4]).en
+    for not_nan in (None, [None, 4.1, 2.4], "nan"):                   # no answer is not a nan
+        feedback = ch2.check_singular_values_from_eigh(not_nan)
+        assert not feedback and "nan is the square root" not in feedback.en
+    assert "No answer yet" in ch2.check_singular_values_from_eigh(None).en
 
 
 def test_ex2_the_larger_gram_matrix_gives_two_extra_zeros():

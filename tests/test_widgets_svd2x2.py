@@ -145,8 +145,30 @@ def test_singular_matrix_collapses_to_a_segment():
 def test_equal_singular_values_are_flagged():
     geo = svd_geometry(SCALED_ROTATION)
     assert geo.s == pytest.approx([1.5, 1.5])
-    assert "not unique" in describe(geo)[0]
+    en, zh = describe(geo)
+    assert "not unique" in en and "單範正交" in zh
     assert "not unique" not in describe(svd_geometry(GENERAL))[0]
+
+
+@pytest.mark.parametrize("theta", [0.0, 33.0, -120.0])
+@pytest.mark.parametrize("flip", [False, True])
+def test_equal_singular_values_any_orthonormal_pair_works(theta, flip):
+    """What the label claims: with σ₁ = σ₂ = σ, any orthonormal v₁, v₂ and uᵢ = A vᵢ/σ is an SVD."""
+    A = SCALED_ROTATION
+    sigma = np.linalg.svd(A, compute_uv=False)[0]
+    V = rotation(theta) @ (np.diag([1.0, -1.0]) if flip else np.eye(2))   # columns v₁, v₂
+    U = A @ V / sigma                                                     # uᵢ = A vᵢ / σ
+    assert np.allclose(U.T @ U, np.eye(2))                                # orthonormal
+    assert np.allclose(U @ np.diag([sigma, sigma]) @ V.T, A)
+
+
+def test_a_pair_flips_together_not_alone():
+    U, s, Vh, _ = svd_2x2(GENERAL)
+    flipped_U = U * np.array([-1.0, 1.0])                                 # −u₁ with v₁ kept
+    assert not np.allclose(flipped_U @ np.diag(s) @ Vh, GENERAL)
+    both_Vh = Vh * np.array([[-1.0], [1.0]])                              # and −v₁ too
+    assert np.allclose(flipped_U @ np.diag(s) @ both_Vh, GENERAL)
+
 
 
 @pytest.mark.parametrize(

@@ -72,9 +72,21 @@ def _read_values(answer: Any) -> np.ndarray:
     return values
 
 
-def _compare_singular_values(values: np.ndarray, s: np.ndarray, rel: float,
+def _has_nan(answer: Any) -> bool:
+    """Whether the answer is an array of floats holding a nan (never raises; None is no nan)."""
+    try:
+        values = np.asarray(answer)
+    except (TypeError, ValueError):
+        return False
+    return values.dtype.kind == "f" and bool(np.any(np.isnan(values)))
+
+
+def _compare_singular_values(values: np.ndarray, s: np.ndarray, rel: float, gram: str,
                              what_en: str, what_zh: str) -> Feedback:
-    """Shared verdict of exercises 1 and 2: values against the true s (descending)."""
+    """Shared verdict of exercises 1 and 2: values against the true s (descending).
+
+    ``gram`` names the Gram matrix of the exercise in the hints ("AᵀA", "E Eᵀ or EᵀE").
+    """
     def close(x: np.ndarray, y: np.ndarray) -> bool:
         return x.shape == y.shape and bool(np.allclose(x, y, rtol=rel, atol=1e-9 * y.max()))
 
@@ -83,11 +95,13 @@ def _compare_singular_values(values: np.ndarray, s: np.ndarray, rel: float,
         return Feedback(True, f"Right: σ = {shown}. {what_en}", f"正確：σ = {shown}。{what_zh}")
     if close(values, s[::-1]):
         return Feedback(False, "Right values, wrong order: singular values are listed from the "
-                               "largest down (np.linalg.eigh returns eigenvalues in ascending order).",
-                        "數值正確，但順序錯了：奇異值由大到小排列（np.linalg.eigh 回傳的特徵值是由小到大）。")
+                               "largest down (np.linalg.eigvalsh, like eigh, returns eigenvalues in "
+                               "ascending order).",
+                        "數值正確，但順序錯了：奇異值由大到小排列（np.linalg.eigvalsh 和 eigh 一樣，"
+                        "回傳的特徵值是由小到大）。")
     if close(np.sort(values)[::-1], s**2):
-        return Feedback(False, "Those are σ², the eigenvalues of AᵀA: take square roots.",
-                        "這些是 σ²，也就是 AᵀA 的特徵值：還要開根號。")
+        return Feedback(False, f"Those are σ², the eigenvalues of {gram}: take square roots.",
+                        f"這些是 σ²，也就是 {gram} 的特徵值：還要開根號。")
     if values.size > s.size and close(np.sort(values)[::-1][: s.size], s) \
             and np.allclose(values[np.argsort(values)[::-1][s.size:]], 0, atol=rel * s.max()):
         return Feedback(False, f"The first {s.size} are right; the extra zeros come from the larger "
@@ -97,8 +111,9 @@ def _compare_singular_values(values: np.ndarray, s: np.ndarray, rel: float,
     if values.size != s.size:
         return Feedback(False, f"Expected {s.size} values (min(m, n)), got {values.size}.",
                         f"需要 {s.size} 個值（min(m, n)），但收到 {values.size} 個。")
-    return Feedback(False, "Not the singular values. Build AᵀA, find its eigenvalues λ, then σ = √λ.",
-                    "不是奇異值。先算 AᵀA，求出特徵值 λ，再取 σ = √λ。")
+    return Feedback(False, f"These are not the singular values. Build {gram}, find its eigenvalues λ, "
+                           "then σ = √λ.",
+                    f"這些不是奇異值。先算 {gram}，求出特徵值 λ，再取 σ = √λ。")
 
 
 @checker
@@ -109,11 +124,10 @@ def check_singular_values_by_hand(answer: Any) -> Feedback:
     eigenvalues = np.sort(np.linalg.eigvals(A_HAND).real)[::-1]     # 5 and 3: a classic mix-up
     if values.shape == s.shape and np.allclose(np.sort(values)[::-1], eigenvalues, rtol=5e-3):
         return Feedback(False, "Those are the eigenvalues of A itself (its diagonal, A being "
-                               "triangular). For a non-symmetric matrix they differ from the "
-                               "singular values: use AᵀA.",
-                        "這些是 A 本身的特徵值（A 是三角矩陣，特徵值就在對角線上）。非對稱矩陣的特徵值"
-                        "和奇異值不同：請改用 AᵀA。")
-    return _compare_singular_values(values, s, 5e-3,     # 3 significant digits
+                               "triangular). Here they differ from the singular values: use AᵀA.",
+                        "這些是 A 本身的特徵值（A 是三角矩陣，特徵值就在對角線上），在這裡和奇異值不同："
+                        "請改用 AᵀA。")
+    return _compare_singular_values(values, s, 5e-3, "AᵀA",     # 3 significant digits
                                     "σ₁σ₂ = |det A| and σ₁² + σ₂² = ‖A‖_F² are two quick checks.",
                                     "σ₁σ₂ = |det A| 與 σ₁² + σ₂² = ‖A‖_F² 是兩個快速的驗算方法。")
 
@@ -121,9 +135,17 @@ def check_singular_values_by_hand(answer: Any) -> Feedback:
 @checker
 def check_singular_values_from_eigh(answer: Any) -> Feedback:
     """Exercise 2: the min(m, n) singular values of ``E``, descending, computed without an SVD."""
+    if _has_nan(answer):                     # √ of a round-off negative eigenvalue of EᵀE
+        return Feedback(False, "nan is the square root of a negative number: round-off can turn a "
+                               "zero eigenvalue of the larger Gram matrix EᵀE (5×5) into a tiny "
+                               "negative one, about −10⁻¹⁶. Use E Eᵀ (3×3), or clip first: "
+                               "np.sqrt(np.clip(λ, 0, None)).",
+                        "nan 來自對負數開根號：較大的格拉姆矩陣 EᵀE（5×5）的零特徵值可能因捨入誤差變成"
+                        "極小的負數，約 −10⁻¹⁶。請改用 E Eᵀ（3×3），或先用 np.clip(λ, 0, None) 截掉負值"
+                        "再開根號。")
     values = _read_values(answer)
     s = np.linalg.svd(E, compute_uv=False)
-    return _compare_singular_values(values, s, 1e-6,
+    return _compare_singular_values(values, s, 1e-6, "E Eᵀ (or EᵀE)",
                                     "E Eᵀ (3×3) is the cheaper Gram matrix here; EᵀE (5×5) has the "
                                     "same non-zero eigenvalues plus two zeros.",
                                     "這裡 E Eᵀ（3×3）是比較小的格拉姆矩陣；EᵀE（5×5）有相同的非零特徵值，"
@@ -157,7 +179,7 @@ def check_rank_one_term(answer: Any) -> Feedback:
     error = np.linalg.norm(C - X)
     return Feedback(False, f"Rank 1, but not the leading term: ‖C − X‖_F = {error:.4g}, while "
                            f"σ₁u₁v₁ᵀ leaves only {np.linalg.norm(C - expected):.4g}.",
-                    f"秩為 1，但不是第一項：‖C − X‖_F = {error:.4g}，而 σ₁u₁v₁ᵀ 只剩下 "
+                    f"秩為 1，但不是第一項：‖C − X‖_F = {error:.4g}，而 σ₁u₁v₁ᵀ 的誤差只有 "
                     f"{np.linalg.norm(C - expected):.4g}。")
 
 
@@ -194,10 +216,10 @@ def check_null_space(answer: Any) -> Feedback:
     orthonormal = np.allclose(N.T @ N, np.eye(n - r), atol=1e-8)
     note_en = " It is orthonormal, like the one the SVD gives." if orthonormal else \
         " (Not orthonormal, but any basis spans the same space; the SVD's is orthonormal.)"
-    note_zh = "而且是單範正交基底，和 SVD 給的一樣。" if orthonormal else \
-        "（不是單範正交，但任何基底都張成同一個空間；SVD 給的是單範正交基底。）"
+    note_zh = "這組基底還是單範正交的，和 SVD 給的一樣。" if orthonormal else \
+        "（不是單範正交，但任何基底都生成同一個空間；SVD 給的是單範正交基底。）"
     return Feedback(True, f"Right: B N = 0 and the {n - r} columns are independent.{note_en}",
-                    f"正確：B N = 0，而且 {n - r} 行線性獨立。{note_zh}")
+                    f"正確：B N = 0，而且這 {n - r} 個行向量線性獨立。{note_zh}")
 
 
 @checker

@@ -48,12 +48,12 @@ LIMIT = 3.2                 # ... so σ₁ = ‖A‖₂ <= 2 · 1.5 = 3 fits in 
 
 #: Matrices the explorer offers in its drop-down; each shows one case worth seeing.
 PRESETS: dict[str, tuple[float, float, float, float]] = {
-    "shear / 剪切": (1.0, 1.0, 0.0, 1.0),
+    "shear / 推移": (1.0, 1.0, 0.0, 1.0),
     "general / 一般": (1.2, 0.5, -0.4, 0.7),
     "reflection (det < 0) / 鏡射": (0.5, 1.2, 1.0, -0.3),
-    "singular (rank 1) / 奇異（秩 1）": (1.0, 0.5, 1.4, 0.7),
-    "rotation × 1.5 / 旋轉乘 1.5": (1.2, -0.9, 0.9, 1.2),
-    "diagonal / 對角": (1.5, 0.0, 0.0, 0.5),
+    "singular (rank 1) / 奇異矩陣（秩 1）": (1.0, 0.5, 1.4, 0.7),
+    "rotation × 1.5 / 旋轉並放大 1.5 倍": (1.2, -0.9, 0.9, 1.2),
+    "diagonal / 對角矩陣": (1.5, 0.0, 0.0, 0.5),
 }
 
 STAGE_TITLES = (
@@ -254,15 +254,16 @@ def describe(geo: SVDGeometry) -> tuple[str, str]:
     elif geo.rank == 1:
         en.append("σ₂ = 0: the ellipse collapses to a segment of length 2σ₁; "
                   "v₂ spans the null space (A v₂ = 0), and the sign of u₂ is free.")
-        zh.append("σ₂ = 0：橢圓壓扁成長度 2σ₁ 的線段；v₂ 張成零空間（A v₂ = 0），u₂ 的正負號可任意選。")
+        zh.append("σ₂ = 0：橢圓壓扁成長度 2σ₁ 的線段；v₂ 生成零空間（A v₂ = 0），u₂ 的正負號可任意選。")
     elif geo.det < 0:
         en.append("det A < 0: A reverses orientation (the arc now runs clockwise); "
                   "with Vᵀ a rotation, the reflection is in U.")
         zh.append("det A < 0：A 反轉定向（弧改成順時針）；Vᵀ 取為旋轉，鏡射就落在 U。")
     if geo.rank == 2 and np.isclose(s1, s2, rtol=1e-9, atol=0.0):
         en.append("σ₁ = σ₂: every direction is stretched equally, so the singular vectors are "
-                  "not unique; any orthonormal pair would do.")
-        zh.append("σ₁ = σ₂：每個方向的伸縮倍率都相同，奇異向量不唯一，任何一組正交單位向量都可以。")
+                  "not unique; any orthonormal pair v₁, v₂ would do, with uᵢ = A vᵢ/σ.")
+        zh.append("σ₁ = σ₂：每個方向的伸縮倍率都相同，奇異向量不唯一：任何一組單範正交的 v₁、v₂ 都可以，"
+                  "uᵢ = A vᵢ/σ 隨之而定。")
     en.append("(−uᵢ, −vᵢ) is an equally valid choice; here Vᵀ is a rotation and v₁ points right.")
     zh.append("(−uᵢ, −vᵢ) 同樣正確；這裡取 Vᵀ 為旋轉、v₁ 指向右半平面。")
     return " ".join(en), " ".join(zh)
@@ -340,7 +341,7 @@ def svd_explorer(A: np.ndarray | None = None) -> widgets.VBox:
 DEFAULT_FIGURE_MATRICES = (
     PRESETS["general / 一般"],
     PRESETS["reflection (det < 0) / 鏡射"],
-    PRESETS["singular (rank 1) / 奇異（秩 1）"],
+    PRESETS["singular (rank 1) / 奇異矩陣（秩 1）"],
 )
 
 
