@@ -37,6 +37,10 @@ _LAZY = {
     "apply_lora": "lora",
     "count_parameters": "lora",
     "get_device": "lora",
+    "lora_state_dict": "lora",
+    "load_lora_state_dict": "lora",
+    "merge_lora": "lora",
+    "unmerge_lora": "lora",
 }
 
 __all__ = [

@@ -65,3 +65,12 @@ def as_singular_values(s: object, name: str = "s") -> np.ndarray:
     if np.any(v < 0):
         raise ValueError(f"{name} must be non-negative (singular values are >= 0)")
     return v
+
+
+def check_positive_number(value: object, name: str) -> float:
+    """Return value as a float if it is a finite real number > 0, else raise naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a positive number, got {value!r}")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {name}={value!r}")
+    return float(value)

@@ -25,6 +25,7 @@ __all__ = [
     "bilingual",
     "plot_singular_values",
     "plot_cumulative_share",
+    "plot_lora_update",
 ]
 
 FONT_PATH = Path(__file__).with_name("fonts") / "NotoSansCJKtc-BookSubset.otf"
@@ -165,3 +166,43 @@ def plot_cumulative_share(
         ax.set_title(title)
     return ax
 
+
+def plot_lora_update(W0: np.ndarray, B: np.ndarray, A: np.ndarray, scaling: float = 1.0,
+                     cmap: str = "RdBu_r") -> plt.Figure:
+    """W₀ + scaling · B A = W as heat maps drawn to scale: W₀ (d×k), the thin B (d×r), the flat
+    A (r×k), and the merged W. Used in chapter 4, section "The LoRA layer".
+    """
+    W0, B, A = as_matrix(W0, "W0"), as_matrix(B, "B"), as_matrix(A, "A")
+    (d, k), r = W0.shape, A.shape[0]
+    if B.shape != (d, r) or A.shape != (r, k):
+        raise ValueError(f"expected B of shape (d, r) = {(d, r)} and A of shape (r, k) = {(r, k)} "
+                         f"for W0 of shape {(d, k)}, got B {B.shape} and A {A.shape}")
+    W = W0 + scaling * (B @ A)                                    # (d, k)
+    unit = 2.6 / max(d, k)                                        # inches per matrix entry
+    signs = ["+ " + (f"{scaling:g} ·" if scaling != 1 else ""), "·", "="]
+    gaps = [0.25 + 0.12 * len(sign) for sign in signs]            # inches for "+ α/r ·", "·", "="
+    fig_w = unit * (3 * k + r) + sum(gaps) + 0.5
+    fig_h = unit * d + 1.0
+    fig = plt.figure(figsize=(fig_w, fig_h), layout="none")
+    panels = [(W0, "W₀", f"{d}×{k}"), (B, "B", f"{d}×{r}"), (A, "A", f"{r}×{k}"),
+              (W, "W", f"{d}×{k}")]
+    top = 0.2 + unit * d                                          # inches from the bottom
+    lim_w = np.abs(np.concatenate([W0.ravel(), W.ravel()])).max()
+    x = 0.25
+    for i, (M, name, shape) in enumerate(panels):
+        h = unit * M.shape[0]
+        ax = fig.add_axes((x / fig_w, (top - h) / fig_h, unit * M.shape[1] / fig_w, h / fig_h))
+        lim = lim_w if name in ("W₀", "W") else np.abs(M).max() or 1.0
+        ax.imshow(M, cmap=cmap, vmin=-lim, vmax=lim, aspect="auto", interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.grid(False)
+        for spine in ax.spines.values():
+            spine.set_visible(True)
+        ax.set_title(f"{name}\n{shape}", fontsize=9)
+        x += unit * M.shape[1]
+        if i < 3:
+            fig.text((x + gaps[i] / 2) / fig_w, (top - unit * d / 2) / fig_h, signs[i],
+                     ha="center", va="center", fontsize=12)
+            x += gaps[i]
+    return fig

@@ -5,6 +5,8 @@ In the HTML book a widget needs a kernel, so every explorer has a static ``*_fig
 """
 from .rank import rank_experiment, rank_explorer, rank_explorer_figure
 from .svd2x2 import svd_explorer, svd_geometry, svd_geometry_figure
+from .lora import lora_budget, lora_calculator, lora_calculator_table, lora_parameter_count
 
 __all__ = ["rank_experiment", "rank_explorer", "rank_explorer_figure",
-           "svd_explorer", "svd_geometry", "svd_geometry_figure"]
+           "svd_explorer", "svd_geometry", "svd_geometry_figure",
+           "lora_parameter_count", "lora_budget", "lora_calculator", "lora_calculator_table"]

@@ -1,0 +1,315 @@
+"""LoRA, the low-rank adaptation of a frozen linear layer (chapters 4-5).
+
+A frozen weight W₀ (out × in) is adapted by a trainable low-rank update::
+
+    W = W₀ + scaling · B A,   B: out × r (starts at zero),   A: r × in (random),
+    scaling = alpha / r        (or alpha / sqrt(r) with ``rslora=True``)
+
+Convention. We follow the paper and the reference codebases (loralib, Hugging Face PEFT):
+``lora_A`` has shape (r, in_features) and ``lora_B`` has shape (out_features, r), so that
+ΔW = B @ A has the shape of ``nn.Linear.weight`` (out, in). A row vector x is mapped to
+``x @ W.T``; the adapter adds ``scaling · x @ A.T @ B.T``. (Codebases that write ``x @ A @ B``
+store the transposes of these matrices under the same names; chapter 4 has a crosswalk.)
+
+Names in the book: ``LoRALinear``, ``apply_lora``, ``count_parameters``, ``lora_state_dict``,
+``load_lora_state_dict``, ``merge_lora``, ``unmerge_lora``, ``get_device``.
+
+References:
+    Hu, Shen, Wallis, Allen-Zhu, Li, Wang, Wang & Chen (2021), "LoRA: Low-Rank Adaptation of
+    Large Language Models", arXiv:2106.09685 (and microsoft/LoRA, ``loralib``).
+    Kalajdzievski (2023), "A Rank Stabilization Scaling Factor for Fine-Tuning with LoRA"
+    (rsLoRA, arXiv:2312.03732).
+    Hugging Face PEFT, ``peft.tuners.lora`` (initialisation, target-module matching, merging).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from collections import OrderedDict
+from typing import Iterable, Iterator, Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._validate import as_int, check_positive_number
+
+__all__ = [
+    "LoRALinear",
+    "apply_lora",
+    "count_parameters",
+    "lora_layers",
+    "lora_state_dict",
+    "load_lora_state_dict",
+    "merge_lora",
+    "unmerge_lora",
+    "get_device",
+]
+
+_LORA_PARAMS = ("lora_A", "lora_B")
+
+
+def _check_r(r: object) -> int:
+    r = as_int(r, "r")
+    if r < 1:
+        raise ValueError(f"r (the LoRA rank) must be an integer >= 1, got r={r}")
+    return r
+
+
+def _check_dropout(dropout: object) -> float:
+    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real):
+        raise TypeError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must satisfy 0 <= dropout < 1, got dropout={dropout!r}")
+    return float(dropout)
+
+
+class LoRALinear(nn.Module):
+    """A frozen ``nn.Linear`` (kept as ``.base``) plus a trainable rank-r update scaling · B A.
+
+    Args:
+        base: the layer to adapt; its weight and bias are frozen (``requires_grad = False``).
+        r: the rank of the update, an integer >= 1.
+        alpha: the LoRA scale; the update is multiplied by ``alpha / r``. Default ``None`` means
+            alpha = r, so scaling = 1 (with ``rslora``, scaling = sqrt(r)).
+        dropout: probability of dropping entries of the input of the LoRA path (not of the base
+            path), in [0, 1). 0 uses no dropout module at all.
+        rslora: use rsLoRA's scaling alpha / sqrt(r) instead of alpha / r.
+
+    ``lora_A`` (r × in_features) is initialised like PEFT's default (Kaiming-uniform with
+    a = sqrt(5), the initialisation of ``nn.Linear``), ``lora_B`` (out_features × r) with zeros, so
+    the adapted layer computes exactly what the base layer computes until B is trained. Both take
+    the dtype and device of ``base.weight``.
+
+    ``merge()`` folds scaling · B A into ``base.weight`` (no extra work at inference);
+    ``unmerge()`` subtracts it again. A second ``merge()`` on a merged layer does nothing (and so
+    does ``unmerge()`` on an unmerged one): the ``merged`` flag makes sure ΔW is added once. While
+    merged, ``forward`` is the base layer alone, so no gradient reaches A and B: unmerge before
+    training again.
+
+    Used in chapter 4 (the layer, merging, the comparison with PEFT) and chapter 5 (training).
+    """
+
+    def __init__(self, base: nn.Linear, r: int, alpha: float | None = None, dropout: float = 0.0,
+                 *, rslora: bool = False):
+        super().__init__()
+        if not isinstance(base, nn.Linear):
+            raise TypeError(f"base must be a torch.nn.Linear layer, got {type(base).__name__}")
+        if isinstance(base, LoRALinear):  # pragma: no cover - LoRALinear is not an nn.Linear
+            raise TypeError("base is already a LoRALinear")
+        self.r = _check_r(r)
+        self.alpha = float(self.r) if alpha is None else check_positive_number(alpha, "alpha")
+        self.rslora = bool(rslora)
+        self.scaling = self.alpha / (math.sqrt(self.r) if self.rslora else self.r)
+        p = _check_dropout(dropout)
+        self.base = base
+        for param in self.base.parameters():
+            param.requires_grad_(False)
+        self.in_features, self.out_features = base.in_features, base.out_features
+        self.lora_dropout: nn.Module = nn.Dropout(p) if p > 0 else nn.Identity()
+        factory = {"dtype": base.weight.dtype, "device": base.weight.device}
+        self.lora_A = nn.Parameter(torch.empty(self.r, self.in_features, **factory))   # (r, in)
+        self.lora_B = nn.Parameter(torch.zeros(self.out_features, self.r, **factory))  # (out, r)
+        nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
+        self.merged = False
+
+    def delta_weight(self) -> torch.Tensor:
+        """ΔW = scaling · B @ A, shape (out_features, in_features) like ``base.weight``."""
+        return self.scaling * (self.lora_B @ self.lora_A)   # (out, r) @ (r, in) -> (out, in)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """base(x) + scaling · dropout(x) @ Aᵀ @ Bᵀ for x of shape (..., in_features)."""
+        y = self.base(x)                                      # (..., out)
+        if self.merged:
+            return y                                          # ΔW already lives in base.weight
+        h = self.lora_dropout(x) @ self.lora_A.T              # (..., in) @ (in, r) -> (..., r)
+        h = h * self.scaling                                  # scale the narrow (..., r) tensor
+        return y + h @ self.lora_B.T                          # (..., r) @ (r, out) -> (..., out)
+
+    @torch.no_grad()
+    def merge(self) -> None:
+        """Add scaling · B A into ``base.weight`` once; afterwards forward is one matmul."""
+        if self.merged:
+            return
+        self.base.weight += self.delta_weight().to(self.base.weight.dtype)
+        self.merged = True
+
+    @torch.no_grad()
+    def unmerge(self) -> None:
+        """Subtract scaling · B A from ``base.weight``, undoing ``merge()`` (up to rounding)."""
+        if not self.merged:
+            return
+        self.base.weight -= self.delta_weight().to(self.base.weight.dtype)
+        self.merged = False
+
+    def extra_repr(self) -> str:
+        scale = "alpha/sqrt(r)" if self.rslora else "alpha/r"
+        return (f"in_features={self.in_features}, out_features={self.out_features}, r={self.r}, "
+                f"alpha={self.alpha:g}, scaling={self.scaling:g} ({scale}), merged={self.merged}")
+
+
+def _target_names(target_modules: object) -> list[str]:
+    if isinstance(target_modules, str):
+        target_modules = [target_modules]
+    try:
+        names = list(target_modules)  # type: ignore[call-overload]
+    except TypeError:
+        raise TypeError("target_modules must be a list of module names (strings), "
+                        f"got {type(target_modules).__name__}") from None
+    if not names:
+        raise ValueError("target_modules must name at least one module, got an empty list")
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"target_modules must hold non-empty strings, got {name!r}")
+    return names
+
+
+def _matches(qualified_name: str, entry: str) -> bool:
+    """PEFT's rule for a list of names: the name equals the entry or ends with '.' + entry."""
+    return qualified_name == entry or qualified_name.endswith("." + entry)
+
+
+def apply_lora(model: nn.Module, target_modules: Iterable[str] | str, r: int,
+               alpha: float | None = None, dropout: float = 0.0, *,
+               rslora: bool = False) -> nn.Module:
+    """Wrap the targeted ``nn.Linear`` layers of ``model`` in ``LoRALinear``, in place.
+
+    A layer is targeted when its name, as ``model.named_modules()`` gives it (for example
+    ``"blocks.0.attn.q"``), equals an entry of ``target_modules`` or ends with ``"." + entry``
+    (``"q"`` or ``"attn.q"`` both match it, ``"attn"`` does not match ``"blocks.0.attn.q"``).
+    This is Hugging Face PEFT's rule for a list of names; unlike PEFT, a single string is one
+    name, not a regular expression. Every parameter outside the LoRA matrices is frozen
+    (``lora_A`` and ``lora_B`` of every ``LoRALinear`` in the model stay trainable).
+
+    Raises ValueError naming the entries that match no module, and TypeError when a matched
+    module is not an ``nn.Linear`` (or is already a ``LoRALinear``). Returns ``model``.
+    Used in chapter 4 (parameter counts, PEFT comparison) and chapter 5 (training).
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    names = _target_names(target_modules)
+    r = _check_r(r)
+    alpha = None if alpha is None else check_positive_number(alpha, "alpha")
+    dropout = _check_dropout(dropout)
+
+    hits: dict[str, nn.Module] = {}
+    used: set[str] = set()
+    for qualified, module in model.named_modules():
+        matched = [entry for entry in names if _matches(qualified, entry)]
+        if matched:
+            used.update(matched)
+            hits[qualified] = module
+    unmatched = [entry for entry in names if entry not in used]
+    if unmatched:
+        raise ValueError(f"target_modules entries {unmatched} match no module of the model; "
+                         "names are as model.named_modules() gives them, e.g. "
+                         f"{[n for n, _ in model.named_modules() if n][:6]}")
+    for qualified, module in hits.items():
+        parent_name = qualified.rpartition(".")[0]
+        if isinstance(module, LoRALinear) or isinstance(model.get_submodule(parent_name),
+                                                        LoRALinear):
+            raise TypeError(f"module {qualified!r} is already a LoRALinear or part of one "
+                            "(apply_lora twice on the same layer?)")
+        if not isinstance(module, nn.Linear):
+            raise TypeError(f"module {qualified!r} matched target_modules but is a "
+                            f"{type(module).__name__}, not an nn.Linear")
+
+    for param in model.parameters():
+        param.requires_grad_(False)
+    for qualified, module in hits.items():
+        parent_name, _, child = qualified.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        setattr(parent, child, LoRALinear(module, r, alpha, dropout, rslora=rslora))
+    for _, layer in lora_layers(model):   # adapters added by an earlier call stay trainable
+        layer.lora_A.requires_grad_(True)
+        layer.lora_B.requires_grad_(True)
+    return model
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of parameters of ``model`` (shared ones counted once); only trainable if asked.
+
+    Used in chapters 4-5 to compare full fine-tuning with LoRA.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def lora_layers(model: nn.Module) -> Iterator[tuple[str, LoRALinear]]:
+    """(name, layer) for every ``LoRALinear`` in ``model``."""
+    for name, module in model.named_modules():
+        if isinstance(module, LoRALinear):
+            yield name, module
+
+
+def merge_lora(model: nn.Module) -> nn.Module:
+    """``merge()`` every LoRA layer of ``model`` in place; returns ``model``. Used in chapter 5."""
+    for _, layer in lora_layers(model):
+        layer.merge()
+    return model
+
+
+def unmerge_lora(model: nn.Module) -> nn.Module:
+    """``unmerge()`` every LoRA layer of ``model`` in place; returns ``model``."""
+    for _, layer in lora_layers(model):
+        layer.unmerge()
+    return model
+
+
+def lora_state_dict(model: nn.Module) -> "OrderedDict[str, torch.Tensor]":
+    """Only the LoRA matrices of ``model`` (keys ``"<layer>.lora_A"`` / ``"<layer>.lora_B"``).
+
+    The values are detached copies, ready for ``torch.save``: the adapter of a task is
+    r·(in + out) numbers per adapted layer instead of a copy of the whole model (chapter 4).
+    """
+    state: OrderedDict[str, torch.Tensor] = OrderedDict()
+    for name, layer in lora_layers(model):
+        prefix = f"{name}." if name else ""
+        for param_name in _LORA_PARAMS:
+            state[prefix + param_name] = getattr(layer, param_name).detach().clone()
+    return state
+
+
+@torch.no_grad()
+def load_lora_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor]) -> nn.Module:
+    """Copy LoRA matrices saved by ``lora_state_dict`` into ``model``'s LoRA layers.
+
+    The keys must be exactly the model's LoRA parameter names and the shapes must agree
+    (ValueError otherwise). Values are cast to each parameter's dtype and device. The layers must
+    be unmerged (a merged weight would keep the old ΔW). Returns ``model``.
+    """
+    if not isinstance(state, Mapping):
+        raise TypeError(f"state must be a mapping name -> tensor, got {type(state).__name__}")
+    own = lora_state_dict(model)
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    if missing or unexpected:
+        raise ValueError(f"state does not fit the model's LoRA layers: missing keys {missing}, "
+                         f"unexpected keys {unexpected}")
+    merged = [name for name, layer in lora_layers(model) if layer.merged]
+    if merged:
+        raise ValueError(f"unmerge the LoRA layers {merged} before loading new LoRA weights")
+    params = dict(model.named_parameters())
+    for key, value in state.items():
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"state[{key!r}] must be a torch.Tensor, got {type(value).__name__}")
+        if tuple(value.shape) != tuple(params[key].shape):
+            raise ValueError(f"state[{key!r}] has shape {tuple(value.shape)}, "
+                             f"the model expects {tuple(params[key].shape)}")
+    for key, value in state.items():
+        params[key].copy_(value)
+    return model
+
+
+def get_device() -> torch.device:
+    """The book's one device helper: CUDA if available, then Apple's MPS, then the CPU.
+
+    Used in chapter 5.
+    """
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")

@@ -1,0 +1,475 @@
+"""Tests of lowrank_utils.lora: the LoRA layer, apply_lora, saving, and agreement with PEFT."""
+from __future__ import annotations
+
+import copy
+import io
+import math
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")          # PEFT must never reach the network
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import pytest
+import torch
+from torch import nn
+
+from lowrank_utils import (
+    LoRALinear,
+    apply_lora,
+    count_parameters,
+    get_device,
+    load_lora_state_dict,
+    lora_state_dict,
+    merge_lora,
+    unmerge_lora,
+)
+from lowrank_utils.lora import lora_layers
+
+# Tolerances for "merged output = unmerged output": the two orders of summation differ by a few
+# units in the last place of the outputs (entries of size ~1 here).
+TOL = {torch.float32: dict(rtol=1e-5, atol=1e-5), torch.float64: dict(rtol=1e-12, atol=1e-12)}
+
+
+class Block(nn.Module):
+    """An attention-like block with non-square projections, a norm and an MLP."""
+
+    def __init__(self, d: int = 12, d_kv: int = 8, d_ff: int = 20):
+        super().__init__()
+        self.norm = nn.LayerNorm(d)
+        self.attn = nn.ModuleDict({"q": nn.Linear(d, d_kv), "k": nn.Linear(d, d_kv),
+                                   "v": nn.Linear(d, d_kv), "o": nn.Linear(d_kv, d)})
+        self.mlp = nn.Sequential(nn.Linear(d, d_ff), nn.GELU(), nn.Linear(d_ff, d))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.norm(x)
+        a = self.attn["q"](h) * torch.tanh(self.attn["k"](h)) + self.attn["v"](h)  # (..., d_kv)
+        x = x + self.attn["o"](a)
+        return x + self.mlp(h)
+
+
+class Toy(nn.Module):
+    def __init__(self, n_blocks: int = 2, d: int = 12):
+        super().__init__()
+        self.embed = nn.Linear(5, d)
+        self.blocks = nn.ModuleList([Block(d) for _ in range(n_blocks)])
+        self.head = nn.Linear(d, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.embed(x)
+        for block in self.blocks:
+            h = block(h)
+        return self.head(h)
+
+
+def toy(dtype: torch.dtype = torch.float32, seed: int = 0) -> Toy:
+    torch.manual_seed(seed)
+    return Toy().to(dtype)
+
+
+def randomise_B(model: nn.Module, seed: int = 1) -> None:
+    """Give every lora_B non-zero entries so that the adapters do something."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for _, layer in lora_layers(model):
+            B = torch.randn(layer.lora_B.shape, generator=gen, dtype=torch.float64)
+            layer.lora_B.copy_(0.3 * B)
+
+
+def linear(in_features: int = 7, out_features: int = 5, dtype=torch.float64, seed: int = 0):
+    torch.manual_seed(seed)
+    return nn.Linear(in_features, out_features).to(dtype)
+
+
+# --- the layer ----------------------------------------------------------------------------------
+
+def test_shapes_init_and_frozen_base():
+    base = linear(7, 5)
+    layer = LoRALinear(base, r=3, alpha=6)
+    assert layer.base is base
+    assert layer.lora_A.shape == (3, 7) and layer.lora_B.shape == (5, 3)
+    assert torch.count_nonzero(layer.lora_B) == 0
+    # PEFT's default: Kaiming-uniform with a = sqrt(5), i.e. uniform on ±1/sqrt(in_features).
+    assert torch.all(layer.lora_A.abs() <= 1 / math.sqrt(7))
+    assert torch.count_nonzero(layer.lora_A) == layer.lora_A.numel()
+    assert layer.scaling == 2.0 and layer.merged is False
+    assert not base.weight.requires_grad and not base.bias.requires_grad
+    assert layer.lora_A.requires_grad and layer.lora_B.requires_grad
+
+
+def test_alpha_default_and_rslora_scaling():
+    assert LoRALinear(linear(), r=4).scaling == 1.0
+    assert LoRALinear(linear(), r=4, alpha=8, rslora=True).scaling == pytest.approx(8 / 2)
+    assert LoRALinear(linear(), r=9, alpha=3, rslora=True).scaling == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_lora_parameters_follow_base_dtype(dtype):
+    layer = LoRALinear(linear(dtype=dtype), r=2)
+    assert layer.lora_A.dtype == dtype and layer.lora_B.dtype == dtype
+    assert layer.lora_A.device == layer.base.weight.device
+    assert layer(torch.randn(4, 7, dtype=dtype)).dtype == dtype
+
+
+DEVICES = ["meta"] + (["cuda"] if torch.cuda.is_available() else []) + \
+    (["mps"] if torch.backends.mps.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_lora_parameters_follow_base_device(device):
+    # "meta" tensors have shapes but no data: the check runs on any machine.
+    base = nn.Linear(7, 5, device=device)
+    layer = LoRALinear(base, r=2)
+    assert layer.lora_A.device == base.weight.device == layer.lora_B.device
+    assert layer(torch.empty(3, 7, device=device)).device == base.weight.device
+    if device != "meta":
+        layer.merge()
+        assert layer.merged and layer.base.weight.device.type == device
+
+
+def test_identity_at_initialisation():
+    base = linear(9, 4, dtype=torch.float32)
+    layer = LoRALinear(base, r=2, alpha=16, dropout=0.5).train()   # dropout on the LoRA path only
+    x = torch.randn(3, 6, 9)                                       # any leading dimensions
+    assert torch.equal(layer(x), base(x))
+    model = toy()
+    reference = copy.deepcopy(model)
+    apply_lora(model, ["q", "v", "mlp.0"], r=4, alpha=8)
+    x = torch.randn(10, 5)
+    assert torch.equal(model(x), reference(x))
+
+
+@pytest.mark.parametrize("rslora", [False, True])
+def test_forward_formula(rslora):
+    base = linear(7, 5)
+    layer = LoRALinear(base, r=3, alpha=5, rslora=rslora)
+    randomise_B(layer)
+    A, B, W0, b = layer.lora_A, layer.lora_B, base.weight, base.bias
+    scaling = 5 / math.sqrt(3) if rslora else 5 / 3
+    x = torch.randn(2, 4, 7, dtype=torch.float64)                  # (batch, seq, in)
+    expected = x @ W0.T + b + scaling * (x @ A.T @ B.T)
+    torch.testing.assert_close(layer(x), expected, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(layer.delta_weight(), scaling * B @ A, rtol=1e-12, atol=1e-12)
+    assert layer.delta_weight().shape == W0.shape
+    assert torch.linalg.matrix_rank(layer.delta_weight()) == 3
+
+
+def test_dropout_only_on_the_lora_path():
+    torch.manual_seed(0)
+    layer = LoRALinear(linear(), r=3, dropout=0.5)
+    randomise_B(layer)
+    x = torch.randn(64, 7, dtype=torch.float64)
+    layer.eval()
+    torch.testing.assert_close(layer(x), layer.base(x) + x @ layer.delta_weight().T)
+    layer.train()
+    assert not torch.allclose(layer(x), layer(x))        # fresh dropout masks
+    assert isinstance(LoRALinear(linear(), r=1, dropout=0.0).lora_dropout, nn.Identity)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_merged_output_equals_unmerged(dtype):
+    model = toy(dtype)
+    x = torch.randn(16, 5, dtype=dtype)
+    base_output = model(x)
+    apply_lora(model, ["q", "k", "v", "o", "mlp.0", "mlp.2"], r=3, alpha=6)
+    randomise_B(model)
+    unmerged = model(x)
+    assert not torch.allclose(unmerged, base_output)      # the adapters really act
+    merge_lora(model)
+    assert all(layer.merged for _, layer in lora_layers(model))
+    torch.testing.assert_close(model(x), unmerged, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_merge_adds_delta_once_and_unmerge_restores_W0(dtype):
+    base = linear(11, 6, dtype=dtype)
+    W0 = base.weight.detach().clone()
+    layer = LoRALinear(base, r=2, alpha=4)
+    randomise_B(layer)
+    delta = layer.delta_weight().detach()
+    layer.merge()
+    torch.testing.assert_close(base.weight, W0 + delta, **TOL[dtype])
+    merged_once = base.weight.detach().clone()
+    layer.merge()                                         # a second merge does nothing
+    assert torch.equal(base.weight, merged_once) and layer.merged
+    x = torch.randn(3, 11, dtype=dtype)
+    assert torch.equal(layer(x), base(x))                 # merged: one matmul, no LoRA path
+    layer.unmerge()
+    assert not layer.merged
+    torch.testing.assert_close(base.weight, W0, **TOL[dtype])
+    layer.unmerge()                                       # and a second unmerge does nothing
+    torch.testing.assert_close(base.weight, W0, **TOL[dtype])
+    model = toy(dtype)
+    weights = {n: p.detach().clone() for n, p in model.named_parameters()}
+    apply_lora(model, ["q", "mlp.2"], r=2)
+    randomise_B(model)
+    unmerge_lora(merge_lora(model))
+    for name, p in model.named_parameters():
+        if "lora_" not in name:
+            original = weights[name.replace(".base.", ".")]
+            torch.testing.assert_close(p, original, **TOL[dtype])
+
+
+def test_only_lora_parameters_change_in_training():
+    model = toy()
+    apply_lora(model, ["q", "v"], r=2, alpha=4, dropout=0.1)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.1)
+    torch.manual_seed(0)
+    x, y = torch.randn(32, 5), torch.randn(32, 3)
+    for _ in range(5):
+        optimizer.zero_grad()
+        nn.functional.mse_loss(model(x), y).backward()
+        optimizer.step()
+    changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+    lora_names = {n for n in before if n.endswith(("lora_A", "lora_B"))}
+    assert changed == lora_names and len(lora_names) == 2 * 2 * 2   # 2 blocks × (q, v) × (A, B)
+    assert all(not p.requires_grad for n, p in model.named_parameters() if n not in lora_names)
+
+
+def test_parameter_count_r_times_in_plus_out():
+    model = toy()
+    total = count_parameters(model)
+    assert count_parameters(model, trainable_only=True) == total       # nothing frozen yet
+    shapes = {n: (m.in_features, m.out_features) for n, m in model.named_modules()
+              if n.endswith((".q", ".o", "mlp.0"))}
+    r = 3
+    apply_lora(model, ["q", "o", "mlp.0"], r=r, alpha=1)
+    expected = sum(r * (k + d) for k, d in shapes.values())
+    assert len(shapes) == 6
+    assert count_parameters(model, trainable_only=True) == expected
+    assert count_parameters(model) == total + expected
+
+
+def test_save_and_load_round_trip():
+    torch.manual_seed(0)
+    pretrained = toy()
+    trained = apply_lora(copy.deepcopy(pretrained), ["k", "mlp.2"], r=2, alpha=3)
+    randomise_B(trained)
+    state = lora_state_dict(trained)
+    assert set(state) == {f"blocks.{i}.{m}.{p}" for i in range(2) for m in ("attn.k", "mlp.2")
+                          for p in ("lora_A", "lora_B")}
+    assert sum(t.numel() for t in state.values()) == count_parameters(trained, trainable_only=True)
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    buffer.seek(0)
+    fresh = apply_lora(copy.deepcopy(pretrained), ["k", "mlp.2"], r=2, alpha=3)
+    x = torch.randn(8, 5)
+    assert not torch.allclose(fresh(x), trained(x))
+    load_lora_state_dict(fresh, torch.load(buffer))
+    assert torch.equal(fresh(x), trained(x))
+    state["blocks.0.attn.k.lora_A"].zero_()                # the saved copy is detached
+    assert torch.count_nonzero(trained.blocks[0].attn["k"].lora_A) > 0
+
+
+def test_load_refuses_a_state_that_does_not_fit():
+    model = apply_lora(toy(), ["q"], r=2)
+    state = lora_state_dict(model)
+    with pytest.raises(ValueError, match="missing keys"):
+        load_lora_state_dict(model, {k: v for k, v in state.items() if "blocks.0" in k})
+    with pytest.raises(ValueError, match="unexpected keys"):
+        load_lora_state_dict(model, {**state, "head.lora_A": torch.zeros(2, 12)})
+    other = lora_state_dict(apply_lora(toy(), ["q"], r=3))
+    with pytest.raises(ValueError, match="shape"):
+        load_lora_state_dict(model, other)
+    with pytest.raises(TypeError, match="state"):
+        load_lora_state_dict(model, [1, 2])
+    merge_lora(model)
+    with pytest.raises(ValueError, match="unmerge"):
+        load_lora_state_dict(model, state)
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("r, error", [(0, ValueError), (-2, ValueError), (1.5, TypeError),
+                                      (True, TypeError), ("4", TypeError)])
+def test_bad_rank(r, error):
+    with pytest.raises(error, match="r"):
+        LoRALinear(linear(), r=r)
+    with pytest.raises(error, match="r"):
+        apply_lora(toy(), ["q"], r=r)
+
+
+@pytest.mark.parametrize("alpha, error", [(0, ValueError), (-1.0, ValueError),
+                                          (float("nan"), ValueError), (float("inf"), ValueError),
+                                          ("8", TypeError), (True, TypeError)])
+def test_bad_alpha(alpha, error):
+    with pytest.raises(error, match="alpha"):
+        LoRALinear(linear(), r=2, alpha=alpha)
+
+
+@pytest.mark.parametrize("dropout, error", [(1.0, ValueError), (-0.1, ValueError),
+                                            (float("nan"), ValueError), ("0.1", TypeError)])
+def test_bad_dropout(dropout, error):
+    with pytest.raises(error, match="dropout"):
+        LoRALinear(linear(), r=2, dropout=dropout)
+
+
+def test_base_must_be_linear():
+    with pytest.raises(TypeError, match="base must be a torch.nn.Linear"):
+        LoRALinear(nn.Conv1d(3, 4, 1), r=2)
+    with pytest.raises(TypeError, match="base must be a torch.nn.Linear"):
+        LoRALinear(LoRALinear(linear(), r=2), r=2)
+    with pytest.raises(TypeError, match="model"):
+        apply_lora("not a model", ["q"], r=2)
+    with pytest.raises(TypeError, match="model"):
+        count_parameters([nn.Linear(2, 2)])
+
+
+# --- apply_lora: which layers are adapted -------------------------------------------------------
+
+def adapted(model: nn.Module) -> set[str]:
+    return {name for name, _ in lora_layers(model)}
+
+
+def test_matching_by_full_name_and_by_suffix():
+    assert adapted(apply_lora(toy(), ["blocks.1.attn.q"], r=1)) == {"blocks.1.attn.q"}
+    assert adapted(apply_lora(toy(), ["q"], r=1)) == {"blocks.0.attn.q", "blocks.1.attn.q"}
+    assert adapted(apply_lora(toy(), ["attn.v", "mlp.2"], r=1)) == {
+        "blocks.0.attn.v", "blocks.1.attn.v", "blocks.0.mlp.2", "blocks.1.mlp.2"}
+    assert adapted(apply_lora(toy(), "head", r=1)) == {"head"}          # one name, not a regex
+    assert adapted(apply_lora(toy(), ("0.attn.o",), r=1)) == {"blocks.0.attn.o"}
+
+
+def test_suffix_must_start_at_a_dot():
+    # "ttn.q" is a suffix of the string "blocks.0.attn.q" but not of its dotted name parts.
+    with pytest.raises(ValueError, match=r"\['ttn.q'\]"):
+        apply_lora(toy(), ["ttn.q", "v"], r=1)
+
+
+def test_unmatched_entries_are_named():
+    model = toy()
+    weights_before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(ValueError, match=r"\['query', 'value'\] match no module"):
+        apply_lora(model, ["q", "query", "value"], r=2)
+    assert adapted(model) == set()                                      # nothing half-done
+    assert all(p.requires_grad for p in model.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(weights_before, model.parameters()))
+    with pytest.raises(ValueError, match="at least one"):
+        apply_lora(model, [], r=2)
+    with pytest.raises(TypeError, match="target_modules"):
+        apply_lora(model, [3], r=2)
+    with pytest.raises(TypeError, match="target_modules"):
+        apply_lora(model, 3, r=2)
+
+
+def test_matching_a_module_that_is_not_linear():
+    with pytest.raises(TypeError, match="'blocks.0.attn' .* ModuleDict, not an nn.Linear"):
+        apply_lora(toy(), ["blocks.0.attn"], r=2)
+    with pytest.raises(TypeError, match="LayerNorm"):
+        apply_lora(toy(), ["norm"], r=2)
+
+
+def test_apply_twice_and_other_parameters_frozen():
+    model = apply_lora(toy(), ["q"], r=2)
+    with pytest.raises(TypeError, match="already a LoRALinear"):
+        apply_lora(model, ["q"], r=2)
+    with pytest.raises(TypeError, match="already a LoRALinear"):
+        apply_lora(model, ["q.base"], r=2)
+    apply_lora(model, ["v"], r=2)                      # a second call on other layers is fine
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable == {f"blocks.{i}.attn.{m}.lora_{p}" for i in range(2) for m in "qv"
+                         for p in "AB"}
+    assert not model.embed.weight.requires_grad and not model.blocks[0].norm.weight.requires_grad
+
+
+# --- the device helper --------------------------------------------------------------------------
+
+def test_get_device_order(monkeypatch):
+    assert get_device().type in {"cuda", "mps", "cpu"}
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert get_device() == torch.device("cpu")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert get_device() == torch.device("mps")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert get_device() == torch.device("cuda")
+
+
+def test_repr_names_the_hyperparameters():
+    text = repr(LoRALinear(linear(7, 5), r=4, alpha=8))
+    assert "r=4" in text and "alpha=8" in text and "scaling=2" in text and "merged=False" in text
+
+
+# --- agreement with Hugging Face PEFT -----------------------------------------------------------
+
+peft = pytest.importorskip("peft")
+
+
+def peft_twin(model: nn.Module, ours: nn.Module, targets: list[str], r: int, alpha: float,
+              rslora: bool = False) -> nn.Module:
+    """PEFT's LoRA on a copy of ``model`` with our A and B copied into its lora_A / lora_B."""
+    config = peft.LoraConfig(r=r, lora_alpha=alpha, target_modules=targets, lora_dropout=0.0,
+                             use_rslora=rslora)
+    theirs = peft.get_peft_model(copy.deepcopy(model), config)
+    with torch.no_grad():
+        for name, layer in lora_layers(ours):
+            twin = theirs.base_model.model.get_submodule(name)
+            assert twin.lora_A["default"].weight.shape == layer.lora_A.shape   # (r, in)
+            assert twin.lora_B["default"].weight.shape == layer.lora_B.shape   # (out, r)
+            assert twin.scaling["default"] == pytest.approx(layer.scaling)
+            twin.lora_A["default"].weight.copy_(layer.lora_A)
+            twin.lora_B["default"].weight.copy_(layer.lora_B)
+    return theirs
+
+
+@pytest.mark.parametrize("rslora", [False, True])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_agrees_with_peft(dtype, rslora):
+    targets, r, alpha = ["q", "v", "attn.o", "mlp.0"], 4, 12
+    pretrained = toy(dtype)
+    ours = apply_lora(copy.deepcopy(pretrained), targets, r=r, alpha=alpha, rslora=rslora)
+    randomise_B(ours)
+    theirs = peft_twin(pretrained, ours, targets, r, alpha, rslora)
+    # The same layers are adapted, with the same number of trainable parameters.
+    assert {n.removeprefix("base_model.model.") for n, m in theirs.named_modules()
+            if isinstance(m, peft.tuners.lora.LoraLayer)} == adapted(ours)
+    assert count_parameters(ours, trainable_only=True) == count_parameters(theirs, True)
+    x = torch.randn(16, 5, dtype=dtype)
+    expected = theirs(x)
+    torch.testing.assert_close(ours(x), expected, **TOL[dtype])
+    assert not torch.allclose(expected, pretrained(x))     # the adapters really act
+    # Merging: PEFT's merge_and_unload returns plain nn.Linear layers with W₀ + ΔW.
+    merged_theirs = theirs.merge_and_unload()
+    merge_lora(ours)
+    for name, layer in lora_layers(ours):
+        twin = merged_theirs.get_submodule(name)
+        assert type(twin) is nn.Linear
+        torch.testing.assert_close(layer.base.weight, twin.weight, **TOL[dtype])
+        assert torch.equal(layer.base.bias, twin.bias)
+    torch.testing.assert_close(ours(x), merged_theirs(x), **TOL[dtype])
+
+
+def test_peft_gradients_agree():
+    targets = ["k", "mlp.2"]
+    pretrained = toy(torch.float64)
+    ours = apply_lora(copy.deepcopy(pretrained), targets, r=2, alpha=4)
+    randomise_B(ours)
+    theirs = peft_twin(pretrained, ours, targets, 2, 4)
+    x, y = torch.randn(8, 5, dtype=torch.float64), torch.randn(8, 3, dtype=torch.float64)
+    nn.functional.mse_loss(ours(x), y).backward()
+    nn.functional.mse_loss(theirs(x), y).backward()
+    for name, layer in lora_layers(ours):
+        twin = theirs.base_model.model.get_submodule(name)
+        torch.testing.assert_close(layer.lora_A.grad, twin.lora_A["default"].weight.grad)
+        torch.testing.assert_close(layer.lora_B.grad, twin.lora_B["default"].weight.grad)
+
+
+def test_pissa_as_built_in_chapter_4_agrees_with_peft():
+    """Chapter 4 builds B = U_r Σ_r^½, A = Σ_r^½ Vh_r and freezes W₀ − BA; so does PEFT's 'pissa'."""
+    import numpy as np
+
+    from lowrank_utils import approximation_error, best_rank_k
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(12, 9))                            # PEFT's PiSSA needs float32
+    W0 = model[0].weight.detach().double().numpy().copy()              # (9, 12)
+    r = 3
+    config = peft.LoraConfig(r=r, lora_alpha=r, target_modules=["0"], init_lora_weights="pissa")
+    theirs = peft.get_peft_model(model, config).base_model.model[0]
+    B = theirs.lora_B["default"].weight.detach().double().numpy()     # (9, r)
+    A = theirs.lora_A["default"].weight.detach().double().numpy()     # (r, 12)
+    W_res = theirs.base_layer.weight.detach().double().numpy()
+    assert np.allclose(B @ A, best_rank_k(W0, r), atol=1e-5)           # the top-r SVD part
+    assert np.allclose(W_res + B @ A, W0, atol=1e-5)
+    assert np.isclose(np.linalg.norm(W_res), approximation_error(W0, r), rtol=1e-5)
+    assert np.allclose(B.T @ B, A @ A.T, atol=1e-5)                    # Σ_r^½ on both sides
