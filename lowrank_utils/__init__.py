@@ -4,6 +4,8 @@ One module per concern:
 
 - ``linalg``     rank, SVD, best low-rank approximation, randomized SVD      (chapters 1-3)
 - ``plotting``   the book's figure style, Chinese font, shared figures       (all chapters)
+- ``images``     the shipped photograph, PSNR, colour channel by channel     (chapter 3)
+- ``competitors`` random, greedy and ALS rank-k rivals of the truncated SVD  (chapter 3)
 - ``exercises``  self-checking exercises with bilingual feedback             (all chapters)
 - ``widgets``    ipywidgets explorers whose update functions are testable    (chapters 1-4)
 - ``lora``       LoRALinear, apply_lora, count_parameters, get_device        (chapters 4-5)

@@ -26,6 +26,7 @@ __all__ = [
     "plot_singular_values",
     "plot_cumulative_share",
     "plot_lora_update",
+    "plot_svd_overview",
 ]
 
 FONT_PATH = Path(__file__).with_name("fonts") / "NotoSansCJKtc-BookSubset.otf"
@@ -151,7 +152,7 @@ def plot_cumulative_share(
             label=bilingual("energy Σσ²", "能量 Σσ²"))
     if show_sigma_share:
         ax.plot(k, np.cumsum(s) / np.sum(s), color=COLORS["sigma_share"], lw=1.5, ls="--",
-                label=bilingual("Σσ share", "Σσ 占比"))
+                label=bilingual("Σσ share", "Σσ 佔比"))
     if mark_fraction is not None:
         k_star = int(np.searchsorted(energy, mark_fraction - 1e-12) + 1)
         ax.axhline(mark_fraction, color=COLORS["threshold"], lw=0.8, ls=":")
@@ -165,6 +166,39 @@ def plot_cumulative_share(
     if title:
         ax.set_title(title)
     return ax
+
+
+def plot_svd_overview(
+    A: np.ndarray,
+    *,
+    s: np.ndarray | None = None,
+    mark_fraction: float | None = 0.9,
+    cmap: str = "gray",
+    matrix_title: str | None = None,
+) -> plt.Figure:
+    """The seed's three-panel figure: the matrix (an image) with its rank; σ_k and log₁₀ σ_k
+    against k; the cumulative energy Σσ² (and the Σσ share the seed plots) against k.
+
+    ``s`` (the singular values of A) skips the SVD when already known. Used in chapter 3
+    ("Choosing k") on the photograph and in chapter 5 on a fine-tuning update ΔW.
+    """
+    A = as_matrix(A)
+    s = np.linalg.svd(A, compute_uv=False) if s is None else as_singular_values(s)
+    if s.size != min(A.shape):
+        raise ValueError(f"s must hold the min(m, n) = {min(A.shape)} singular values of A, "
+                         f"got {s.size}")
+    r = int(np.sum(s > default_tolerance(A, s)))
+    fig, (ax_a, ax_s, ax_c) = plt.subplots(1, 3, figsize=(13, 3.8),
+                                            gridspec_kw={"width_ratios": [0.8, 1.1, 1.0]})
+    ax_a.imshow(A, cmap=cmap)
+    ax_a.set_axis_off()
+    m, n = A.shape
+    head = matrix_title or bilingual("matrix A", "矩陣 A")
+    ax_a.set_title(f"{head}\n{m}×{n}, " + bilingual("rank", "秩") + f" r = {r}")
+    plot_singular_values(s, ax_s, title=bilingual("singular values", "奇異值"))
+    plot_cumulative_share(s, ax_c, mark_fraction=mark_fraction,
+                          title=bilingual("cumulative share", "累積比例"))
+    return fig
 
 
 def plot_lora_update(W0: np.ndarray, B: np.ndarray, A: np.ndarray, scaling: float = 1.0,

@@ -62,8 +62,8 @@ def language_blocks(text: str) -> list[tuple[str, str, int]]:
             fence, lang, start, lines = stack.pop()
             if lang:
                 blocks.append((lang, "\n".join(lines), start))
-            if stack:
-                stack[-1][3].append(line)
+            if stack:                    # a nested block's text belongs to its parent too
+                stack[-1][3].extend([f"{fence}", *lines, line])
             continue
         m = LANG_OPEN.match(line)
         if m:

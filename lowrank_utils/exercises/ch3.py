@@ -1,0 +1,171 @@
+"""Exercises of chapter 3, "Low-rank approximation / 低秩近似". Each checker computes the right
+answer itself, from the photograph (``load_photo()``) or from the data defined here.
+
+- exercise 1: ``check_energy_rank``    the smallest k that keeps ``ENERGY`` of the photo's energy
+- exercise 2: ``check_break_even``     the largest k whose factors are smaller than a ``FRAME``
+- exercise 3: ``check_eckart_young``   ‖A − A_k‖_F and ‖A − A_k‖₂ for ``ey_matrix()`` and ``EY_K``
+- exercise 4: ``check_psnr_rank``      the smallest k whose rank-k photo reaches ``PSNR_TARGET`` dB
+"""
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import numpy as np
+
+from ..images import load_photo, psnr_from_sse
+from ..linalg import break_even_rank, k_for_energy
+from .core import Feedback, checker, close_enough, read_integer, read_number
+
+__all__ = [
+    "ENERGY", "FRAME", "EY_K", "PSNR_TARGET", "ey_matrix", "photo_singular_values",
+    "check_energy_rank", "check_break_even", "check_eckart_young", "check_psnr_rank",
+]
+
+#: Exercise 1: the share of the energy Σσ² to keep.
+ENERGY = 0.90
+
+#: Exercise 2: (rows, columns) of a Full HD video frame, one greyscale channel.
+FRAME = (1080, 1920)
+
+#: Exercise 3: the truncation rank.
+EY_K = 2
+
+#: Exercise 4: the PSNR to reach, in dB.
+PSNR_TARGET = 30.0
+
+
+def ey_matrix(seed: int = 3) -> np.ndarray:
+    """Exercise 3: a 7×5 matrix of rank 4 (non-square, non-symmetric, rank-deficient), seeded."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(-3, 4, size=(7, 4)).astype(float) @ rng.integers(-2, 3, size=(4, 5))
+
+
+@functools.lru_cache(maxsize=1)
+def _photo_spectrum() -> tuple[np.ndarray, tuple[int, int]]:
+    A = load_photo()
+    s = np.linalg.svd(A, compute_uv=False)
+    s.flags.writeable = False
+    return s, A.shape
+
+
+def photo_singular_values() -> np.ndarray:
+    """The singular values of the greyscale photograph (computed once), descending."""
+    return _photo_spectrum()[0].copy()
+
+
+@checker
+def check_energy_rank(answer: Any) -> Feedback:
+    """Exercise 1: the smallest k with Σ_{i≤k} σ_i² / Σ σ_i² ≥ ``ENERGY`` for the photo."""
+    k = read_integer(answer, "a rank k", "一個秩 k")
+    s, _ = _photo_spectrum()
+    expected = k_for_energy(s, ENERGY)
+    share = np.cumsum(s) / s.sum()
+    sigma_k = int(np.searchsorted(share, ENERGY) + 1)      # what the Σσ share would give
+    pct = f"{100 * ENERGY:.0f} %"
+    if not 1 <= k <= s.size:
+        return Feedback(False, f"k must lie between 1 and {s.size}.", f"k 必須介於 1 與 {s.size} 之間。")
+    if k == expected:
+        return Feedback(True, f"Right: k = {expected} keeps {pct} of the energy Σσ², so the "
+                              f"rank-{expected} photo has a relative squared error under "
+                              f"{100 * (1 - ENERGY):.0f} %.",
+                        f"正確：k = {expected} 保留了 {pct} 的能量 Σσ²，所以秩 {expected} 的影像"
+                        f"相對平方誤差低於 {100 * (1 - ENERGY):.0f} %。")
+    if k == sigma_k:
+        return Feedback(False, f"{k} is where the Σσ share (the seed's \"information\") reaches "
+                               f"{pct}. Use the squares σ_i²: the energy.",
+                        f"{k} 是 Σσ 佔比（原始筆記所說的「資訊」）達到 {pct} 的位置。請改用平方 "
+                        "σ_i²，也就是能量。")
+    if k == expected - 1:
+        return Feedback(False, f"Almost: at k = {k} the energy is still just below {pct}.",
+                        f"差一點：k = {k} 時能量還略低於 {pct}。")
+    if k > expected:
+        return Feedback(False, f"k = {k} keeps {pct}, but a smaller k does too.",
+                        f"k = {k} 確實保留了 {pct}，但更小的 k 也可以。")
+    return Feedback(False, f"k = {k} keeps less than {pct} of the energy. Use np.cumsum(s**2).",
+                    f"k = {k} 保留的能量不到 {pct}。試試 np.cumsum(s**2)。")
+
+
+@checker
+def check_break_even(answer: Any) -> Feedback:
+    """Exercise 2: the largest integer k with k(m + n + 1) < mn for an m×n ``FRAME``."""
+    k = read_integer(answer, "a rank k", "一個秩 k")
+    m, n = FRAME
+    k_star = break_even_rank(m, n)
+    expected = math.ceil(k_star) - 1                 # largest integer strictly below k*
+    if k == expected:
+        return Feedback(True, f"Right: k* = mn/(m+n+1) = {k_star:.3f}, so k = {expected} still "
+                              f"stores fewer numbers ({expected * (m + n + 1):,} < {m * n:,}).",
+                        f"正確：k* = mn/(m+n+1) = {k_star:.3f}，所以 k = {expected} 仍然比較省"
+                        f"（{expected * (m + n + 1):,} < {m * n:,}）。")
+    if k == expected + 1:
+        return Feedback(False, f"At k = {k} the factors need {k * (m + n + 1):,} numbers, more than "
+                               f"the {m * n:,} pixels.",
+                        f"k = {k} 時因子需要 {k * (m + n + 1):,} 個數字，比 {m * n:,} 個像素還多。")
+    return Feedback(False, f"Not {k}. Solve k(m + n + 1) < mn with m, n = {m}, {n}.",
+                    f"不是 {k}。請解 k(m + n + 1) < mn，其中 m, n = {m}, {n}。")
+
+
+@checker
+def check_eckart_young(fro: Any, spectral: Any) -> Feedback:
+    """Exercise 3: ‖A − A_k‖_F and ‖A − A_k‖₂ for A = ``ey_matrix()`` and k = ``EY_K``."""
+    e_fro = read_number(fro, "the Frobenius error", "Frobenius 範數誤差")
+    e_two = read_number(spectral, "the spectral error", "譜範數誤差")
+    s = np.linalg.svd(ey_matrix(), compute_uv=False)
+    k = EY_K
+    want_fro, want_two = float(np.sqrt(np.sum(s[k:] ** 2))), float(s[k])
+    ok_fro = close_enough(e_fro, want_fro, rel=1e-4)
+    ok_two = close_enough(e_two, want_two, rel=1e-4)
+    if ok_fro and ok_two:
+        return Feedback(True, f"Right: ‖A − A_{k}‖_F = √(Σ_{{i>{k}}} σ_i²) = {want_fro:.4f} and "
+                              f"‖A − A_{k}‖₂ = σ_{k + 1} = {want_two:.4f}.",
+                        f"正確：‖A − A_{k}‖_F = √(Σ_{{i>{k}}} σ_i²) = {want_fro:.4f}，"
+                        f"‖A − A_{k}‖₂ = σ_{k + 1} = {want_two:.4f}。")
+    en, zh = [], []
+    if close_enough(e_fro, want_two, rel=1e-4) and close_enough(e_two, want_fro, rel=1e-4):
+        return Feedback(False, "The two answers are swapped: the spectral error is the single "
+                               "σ_{k+1}, the Frobenius error gathers all the σ_i with i > k.",
+                        "兩個答案對調了：譜範數誤差是單一的 σ_{k+1}，Frobenius 誤差則把所有 i > k 的 "
+                        "σ_i 都算進去。")
+    if not ok_fro:
+        if close_enough(e_fro, want_fro**2, rel=1e-4):
+            en.append("Frobenius: that is the squared error; take the square root.")
+            zh.append("Frobenius：這是誤差的平方，請再開根號。")
+        else:
+            en.append(f"Frobenius: {e_fro:.4g} is not it; sum σ_i² over i > {k}, then sqrt.")
+            zh.append(f"Frobenius：{e_fro:.4g} 不對；把 i > {k} 的 σ_i² 加起來再開根號。")
+    if not ok_two:
+        if close_enough(e_two, float(s[k - 1]), rel=1e-4):
+            en.append(f"Spectral: that is σ_{k}, the last one kept; the error is the first one dropped.")
+            zh.append(f"譜範數：這是 σ_{k}，最後一個被保留的；誤差是第一個被捨去的那一個。")
+        else:
+            en.append(f"Spectral: {e_two:.4g} is not it; which singular value is dropped first?")
+            zh.append(f"譜範數：{e_two:.4g} 不對；第一個被捨去的奇異值是哪一個？")
+    return Feedback(False, " ".join(en), "".join(zh))
+
+
+@checker
+def check_psnr_rank(answer: Any) -> Feedback:
+    """Exercise 4: the smallest k whose best rank-k photo has PSNR ≥ ``PSNR_TARGET`` (peak 1)."""
+    k = read_integer(answer, "a rank k", "一個秩 k")
+    s, (m, n) = _photo_spectrum()
+    if not 1 <= k <= s.size:
+        return Feedback(False, f"k must lie between 1 and {s.size}.", f"k 必須介於 1 與 {s.size} 之間。")
+    tail = np.cumsum((s**2)[::-1])[::-1]                    # tail[j] = Σ_{i>j} σ_i² (0-based)
+    sse = np.append(tail[1:], 0.0)                           # sse[k-1] = ‖A − A_k‖_F²
+    values = [psnr_from_sse(float(x), m * n) for x in sse]
+    expected = next(j + 1 for j, v in enumerate(values) if v >= PSNR_TARGET)
+    got = values[k - 1]
+    if k == expected:
+        return Feedback(True, f"Right: k = {k} gives {got:.2f} dB, k = {k - 1} only "
+                              f"{values[k - 2]:.2f} dB; the factors are {m * n / (k * (m + n + 1)):.1f}× "
+                              "smaller than the photo.",
+                        f"正確：k = {k} 得到 {got:.2f} dB，k = {k - 1} 只有 {values[k - 2]:.2f} dB；"
+                        f"因子比原圖小 {m * n / (k * (m + n + 1)):.1f} 倍。")
+    if got < PSNR_TARGET:
+        return Feedback(False, f"k = {k} gives {got:.2f} dB, below {PSNR_TARGET:.0f} dB: larger.",
+                        f"k = {k} 只有 {got:.2f} dB，低於 {PSNR_TARGET:.0f} dB：要再大一點。")
+    return Feedback(False, f"k = {k} gives {got:.2f} dB, enough, but a smaller k reaches "
+                           f"{PSNR_TARGET:.0f} dB too.",
+                    f"k = {k} 有 {got:.2f} dB，夠了，但更小的 k 也能達到 {PSNR_TARGET:.0f} dB。")

@@ -1,0 +1,130 @@
+"""Chapter 3 checkers: right answers accepted, wrong ones refused with a hint, bad input never raises."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from lowrank_utils import approximation_error, best_rank_k, storage_cost
+from lowrank_utils.exercises import ch3
+from lowrank_utils.exercises.core import Feedback
+from lowrank_utils.images import load_photo, psnr
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    return load_photo()
+
+
+@pytest.fixture(scope="module")
+def s(photo) -> np.ndarray:
+    return np.linalg.svd(photo, compute_uv=False)
+
+
+def energy_rank(s: np.ndarray, fraction: float) -> int:
+    """Independent of k_for_energy: the first k at which the cumulative σ² reaches the fraction."""
+    total = np.sum(s**2)
+    running = 0.0
+    for k, sigma in enumerate(s, start=1):
+        running += sigma**2
+        if running >= fraction * total:
+            return k
+    raise AssertionError("unreachable")
+
+
+def test_energy_rank(s):
+    k = energy_rank(s, ch3.ENERGY)
+    assert ch3.check_energy_rank(k)
+    assert ch3.check_energy_rank(str(k))
+    assert ch3.check_energy_rank(float(k))
+    assert not ch3.check_energy_rank(k + 1)
+    assert "Almost" in ch3.check_energy_rank(k - 1).en
+
+
+def test_energy_rank_recognises_the_sigma_share(s):
+    share = np.cumsum(s) / np.sum(s)
+    k_sigma = int(np.argmax(share >= ch3.ENERGY)) + 1
+    assert k_sigma != energy_rank(s, ch3.ENERGY)
+    feedback = ch3.check_energy_rank(k_sigma)
+    assert not feedback and "Σσ" in feedback.en and "Σσ" in feedback.zh
+
+
+def test_break_even():
+    m, n = ch3.FRAME
+    k = max(k for k in range(1, min(m, n) + 1) if storage_cost(m, n, k) < m * n)
+    assert ch3.check_break_even(k)
+    over = ch3.check_break_even(k + 1)
+    assert not over and f"{storage_cost(m, n, k + 1):,}" in over.en
+    assert not ch3.check_break_even(k - 1)
+    assert not ch3.check_break_even(m * n / (m + n + 1))       # k* itself is not an integer
+
+
+def test_eckart_young_right_answer():
+    A = ch3.ey_matrix()
+    k = ch3.EY_K
+    A_k = best_rank_k(A, k)
+    fro, two = np.linalg.norm(A - A_k, "fro"), np.linalg.norm(A - A_k, 2)
+    assert ch3.check_eckart_young(fro, two)
+    assert ch3.check_eckart_young(approximation_error(A, k, "fro"), approximation_error(A, k, 2))
+
+
+def test_eckart_young_data_is_a_fair_example():
+    A = ch3.ey_matrix()
+    m, n = A.shape
+    assert m != n and not np.allclose(A[:n, :n], A[:n, :n].T)
+    assert np.linalg.matrix_rank(A) < min(m, n) and np.linalg.matrix_rank(A) > ch3.EY_K
+
+
+def test_eckart_young_diagnoses_mistakes():
+    s = np.linalg.svd(ch3.ey_matrix(), compute_uv=False)
+    k = ch3.EY_K
+    fro, two = math.sqrt(np.sum(s[k:] ** 2)), s[k]
+    assert "swapped" in ch3.check_eckart_young(two, fro).en
+    assert "square root" in ch3.check_eckart_young(fro**2, two).en
+    assert "last one kept" in ch3.check_eckart_young(fro, s[k - 1]).en
+    assert not ch3.check_eckart_young(fro * 1.01, two)
+
+
+def test_psnr_rank(photo):
+    # Bisection on the PSNR of the reconstructed images (PSNR grows with k), not on a formula.
+    U, s, Vh = np.linalg.svd(photo, full_matrices=False)
+
+    def photo_psnr(k: int) -> float:
+        return psnr(photo, (U[:, :k] * s[:k]) @ Vh[:k])
+
+    lo, hi = 1, s.size
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if photo_psnr(mid) >= ch3.PSNR_TARGET:
+            hi = mid
+        else:
+            lo = mid + 1
+    k = lo
+    assert photo_psnr(k) >= ch3.PSNR_TARGET > photo_psnr(k - 1)
+    assert np.allclose((U[:, :k] * s[:k]) @ Vh[:k], best_rank_k(photo, k))
+    assert ch3.check_psnr_rank(k)
+    assert "larger" in ch3.check_psnr_rank(k - 1).en
+    assert "smaller" in ch3.check_psnr_rank(k + 5).en
+
+
+@pytest.mark.parametrize("bad", [None, "seven", [1, 2], 2.5, math.nan, {"k": 3}, -1, 0, 10**6])
+def test_bad_answers_give_feedback(bad):
+    for check in (ch3.check_energy_rank, ch3.check_break_even, ch3.check_psnr_rank):
+        feedback = check(bad)
+        assert isinstance(feedback, Feedback) and not feedback
+        assert feedback.en and feedback.zh
+    feedback = ch3.check_eckart_young(bad, bad)
+    assert isinstance(feedback, Feedback) and not feedback
+
+
+def test_missing_argument_gives_feedback():
+    feedback = ch3.check_eckart_young(1.0)
+    assert isinstance(feedback, Feedback) and not feedback
+
+
+def test_photo_singular_values_are_a_copy(s):
+    first = ch3.photo_singular_values()
+    assert np.allclose(first, s)
+    first[:] = 0
+    assert ch3.photo_singular_values()[0] > 0
