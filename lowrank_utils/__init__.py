@@ -9,6 +9,7 @@ One module per concern:
 - ``exercises``  self-checking exercises with bilingual feedback             (all chapters)
 - ``widgets``    ipywidgets explorers whose update functions are testable    (chapters 1-4)
 - ``lora``       LoRALinear, apply_lora, count_parameters, get_device        (chapters 4-5)
+- ``training``   the planted-rank experiment: config presets, training loop   (chapter 5)
 
 The PyTorch names are imported lazily, so chapters 1-3 never pay for importing torch.
 """

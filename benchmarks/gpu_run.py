@@ -1,0 +1,195 @@
+"""Chapter 5 on a GPU: the full configuration once, and the speed-up over the CPU (one script).
+
+What it runs, all with the functions of ``lowrank_utils.training`` (the chapter's own code):
+
+1. ``full_config()`` on the GPU: pre-training on task A, the planted update ΔW*, full
+   fine-tuning and LoRA at every rank of the preset. Recorded per run: trainable parameters,
+   final loss and accuracy on task B, time per step, samples per second, peak GPU memory, and how
+   close the learned update is to ΔW* (relative error per adapted layer).
+2. The speed-up on the same problem: ``small_config()`` (the chapter's CPU preset) fine-tuned on
+   the CPU and on the GPU, and a short timing-only run of the full-size model on the CPU (the
+   chapter's pre-training is skipped there: a step costs the same on an untrained model).
+   Speed-up = CPU time per step / GPU time per step, for full fine-tuning and for LoRA at r*.
+
+The result goes to ``benchmarks/results/gpu_<date>.json`` with the hardware, the torch / CUDA
+versions and the date; chapter 5 shows it as a table labelled as measured there.
+
+Run on a machine with a CUDA GPU:      python benchmarks/gpu_run.py
+Exercise the script without a GPU:     python benchmarks/gpu_run.py --dry-run [--out DIR]
+(a tiny configuration on the CPU, written to a temporary folder and marked "dry_run": the book
+ignores such files; tests/test_training.py runs it this way).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from lowrank_utils.training import (
+    RESULTS_DIR,
+    RunResult,
+    TrainingConfig,
+    build_model,
+    delta_weights,
+    finetune_full,
+    finetune_lora,
+    full_config,
+    make_task_b,
+    make_tasks,
+    pretrain,
+    relative_error,
+    run_experiment,
+    small_config,
+)
+
+MIB = 2**20
+FULL_SIZE_CPU_STEPS = 40      # timing-only steps of the full-size model on the CPU
+
+
+def _dry_config(device: str) -> TrainingConfig:
+    """A tiny version of the small preset: seconds on a CPU, every code path still taken."""
+    return small_config(name="dry-run", device=device, n_train=512, n_eval=256,
+                        pretrain_steps=20, finetune_steps=15, eval_every=5, warmup_steps=2,
+                        ranks=(1, 4))
+
+
+def _run_row(run: RunResult) -> dict[str, object]:
+    return {
+        "method": run.method,
+        "r": run.r,
+        "trainable": run.trainable,
+        "loss": run.final["loss"],
+        "accuracy": run.final["accuracy"],
+        "time_per_step_ms": 1e3 * run.time_per_step,
+        "samples_per_s": run.samples_per_s,
+        "memory_mib": run.memory_bytes / MIB,
+        "memory_kind": run.memory_kind,
+        "device": run.device,
+    }
+
+
+def _speed(config: TrainingConfig, pretrained: bool = True) -> dict[str, dict[str, object]]:
+    """Full fine-tuning and LoRA at r* on ``config`` (its device); the two runs' rows."""
+    tasks = make_tasks(config)
+    base = build_model(config)
+    if pretrained:
+        pretrain(base, tasks.task_a, config)
+    task_b, _ = make_task_b(tasks, base)
+    return {"full": _run_row(finetune_full(base, task_b, config)),
+            "lora": _run_row(finetune_lora(base, task_b, config, config.true_rank))}
+
+
+def _ratios(cpu: dict, gpu: dict) -> dict[str, float]:
+    return {m: cpu[m]["time_per_step_ms"] / gpu[m]["time_per_step_ms"] for m in ("full", "lora")}
+
+
+def _hardware(device: torch.device) -> dict[str, object]:
+    info: dict[str, object] = {"device": str(device),
+                               "cpu": platform.processor() or platform.machine(),
+                               "cpu_count": os.cpu_count()}
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        info.update(gpu=torch.cuda.get_device_name(device),
+                    gpu_memory_gib=round(props.total_memory / 2**30, 1),
+                    bf16=bool(torch.cuda.is_bf16_supported()))
+    return info
+
+
+def _output_path(folder: Path, date: str) -> Path:
+    path = folder / f"gpu_{date}.json"
+    n = 2
+    while path.exists():
+        path = folder / f"gpu_{date}-{n}.json"
+        n += 1
+    return path
+
+
+def main(argv: list[str] | None = None) -> Path:
+    """Run the benchmark; return the path of the JSON file written."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dry-run", action="store_true",
+                        help="tiny configuration on the CPU, to exercise the script without a GPU")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for the JSON file (default: benchmarks/results, or a "
+                             "temporary folder with --dry-run)")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    now = dt.datetime.now(dt.timezone.utc)
+    if args.dry_run:
+        device = torch.device("cpu")
+        config = _dry_config("cpu")
+        small_gpu, small_cpu = _dry_config("cpu"), _dry_config("cpu")
+        out = args.out or Path(tempfile.mkdtemp(prefix="gpu_run_dry_"))
+    else:
+        if not torch.cuda.is_available():
+            sys.exit("No CUDA GPU found. Run this on a GPU machine, or use --dry-run to "
+                     "exercise the script on the CPU.")
+        device = torch.device("cuda")
+        config = full_config(device="cuda")
+        assert config.true_rank in config.ranks, "the speed-up compares LoRA at r*"
+        small_gpu, small_cpu = small_config(device="cuda"), small_config(device="cpu")
+        out = args.out or RESULTS_DIR
+    out.mkdir(parents=True, exist_ok=True)
+
+    print(f"[1/3] {config.name} configuration on {device} …", flush=True)
+    ex = run_experiment(config)
+    runs = [_run_row(ex.full)] + [_run_row(ex.lora[r]) for r in sorted(ex.lora)]
+    recovery = {}
+    for r, run in sorted(ex.lora.items()):
+        D = delta_weights(run.model, ex.base, config.target_modules)
+        recovery[str(r)] = {name: relative_error(D[name], ex.delta_star[name]) for name in D}
+    D_full = delta_weights(ex.full.model, ex.base, config.target_modules)
+    recovery["full"] = {name: relative_error(D_full[name], ex.delta_star[name]) for name in D_full}
+
+    print("[2/3] small configuration on the CPU and on the GPU …", flush=True)
+    gpu_small = _speed(small_gpu)
+    cpu_small = _speed(small_cpu)
+
+    print("[3/3] full-size timing on the CPU …", flush=True)
+    if args.dry_run:
+        cpu_full = _speed(_dry_config("cpu"), pretrained=False)
+    else:
+        cpu_cfg = full_config(device="cpu", n_train=16_384, n_eval=2048, eval_every=10_000,
+                              pretrain_steps=FULL_SIZE_CPU_STEPS,
+                              finetune_steps=FULL_SIZE_CPU_STEPS, warmup_steps=5,
+                              cpu_threads=None)
+        cpu_full = _speed(cpu_cfg, pretrained=False)
+    gpu_full = {"full": runs[0], "lora": _run_row(ex.lora[config.true_rank])}
+
+    result = {
+        "date": now.isoformat(timespec="seconds"),
+        "dry_run": bool(args.dry_run),
+        "hardware": _hardware(device),
+        "software": {"torch": torch.__version__, "cuda": torch.version.cuda,
+                     "cudnn": torch.backends.cudnn.version() if device.type == "cuda" else None,
+                     "python": platform.python_version(),
+                     "autocast": "bf16" if (device.type == "cuda" and config.amp
+                                            and torch.cuda.is_bf16_supported()) else "none"},
+        "config": dataclasses.asdict(config),
+        "pretrain": _run_row(ex.pretrain),
+        "runs": runs,
+        "relative_error_to_planted_update": recovery,
+        "speedup_small": {"config": dataclasses.asdict(small_gpu), "cpu": cpu_small,
+                          "gpu": gpu_small, "speedup": _ratios(cpu_small, gpu_small)},
+        "speedup_full_size": {"cpu_steps": FULL_SIZE_CPU_STEPS, "cpu": cpu_full, "gpu": gpu_full,
+                              "speedup": _ratios(cpu_full, gpu_full)},
+        "seconds": time.perf_counter() - started,
+    }
+    path = _output_path(out, now.date().isoformat())
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {path} in {result['seconds']:.0f} s")
+    return path
+
+
+if __name__ == "__main__":
+    main()
