@@ -108,7 +108,9 @@ def plot_singular_values(
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.2))
     k = np.arange(1, s.size + 1)
-    ax.plot(k, s, "o-", ms=3, color=COLORS["sigma"], label=bilingual("σ_k", "奇異值"))
+    every = max(1, s.size // 40)        # markers on at most ~40 points: long spectra stay lines
+    ax.plot(k, s, "o-", ms=3, markevery=every, color=COLORS["sigma"],
+            label=bilingual("σ_k", "奇異值"))
     ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
     ax.set_xlabel(bilingual("k (index)", "第 k 個"))
     ax.set_ylabel(bilingual("singular value σ_k", "奇異值 σ_k"), color=COLORS["sigma"])
@@ -116,7 +118,7 @@ def plot_singular_values(
     if log:
         ax2 = ax.twinx()
         positive = s > 0
-        ax2.plot(k[positive], np.log10(s[positive]), "s-", ms=2.5, lw=1,
+        ax2.plot(k[positive], np.log10(s[positive]), "s-", ms=2.5, lw=1, markevery=every,
                  color=COLORS["log_sigma"], label="log₁₀ σ_k")
         ax2.set_ylabel("log₁₀ σ_k", color=COLORS["log_sigma"])
         ax2.grid(False)
@@ -152,7 +154,7 @@ def plot_cumulative_share(
             label=bilingual("energy Σσ²", "能量 Σσ²"))
     if show_sigma_share:
         ax.plot(k, np.cumsum(s) / np.sum(s), color=COLORS["sigma_share"], lw=1.5, ls="--",
-                label=bilingual("Σσ share", "Σσ 佔比"))
+                label=bilingual("Σσ share", "Σσ 比例"))
     if mark_fraction is not None:
         k_star = int(np.searchsorted(energy, mark_fraction - 1e-12) + 1)
         ax.axhline(mark_fraction, color=COLORS["threshold"], lw=0.8, ls=":")
