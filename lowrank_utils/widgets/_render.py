@@ -56,6 +56,10 @@ class FigureImage:
         self.canvas.restore_region(self._background)
         for artist in self._animated:
             artist.axes.draw_artist(artist) if artist.axes else self.figure.draw_artist(artist)
+        # Legends belong on top: redraw those of the axes whose artists just moved.
+        for ax in {artist.axes for artist in self._animated if artist.axes is not None}:
+            if ax.get_legend() is not None:
+                ax.draw_artist(ax.get_legend())
 
     def encode(self) -> bytes:
         """Draw what changed and encode the figure (PNG lightly compressed: speed first)."""
