@@ -5,6 +5,9 @@ A frozen weight W₀ (out × in) is adapted by a trainable low-rank update::
     W = W₀ + scaling · B A,   B: out × r (starts at zero),   A: r × in (random),
     scaling = alpha / r        (or alpha / sqrt(r) with ``rslora=True``)
 
+The paper calls ΔW = B A the update and writes the scale separately; ``delta_weight()`` returns
+the scaled update scaling · B A, as PEFT's ``get_delta_weight`` does.
+
 Convention. We follow the paper and the reference codebases (loralib, Hugging Face PEFT):
 ``lora_A`` has shape (r, in_features) and ``lora_B`` has shape (out_features, r), so that
 ΔW = B @ A has the shape of ``nn.Linear.weight`` (out, in). A row vector x is mapped to
@@ -76,14 +79,15 @@ class LoRALinear(nn.Module):
             path), in [0, 1). 0 uses no dropout module at all.
         rslora: use rsLoRA's scaling alpha / sqrt(r) instead of alpha / r.
 
-    ``lora_A`` (r × in_features) is initialised like PEFT's default (Kaiming-uniform with
-    a = sqrt(5), the initialisation of ``nn.Linear``), ``lora_B`` (out_features × r) with zeros, so
+    ``lora_A`` (r × in_features) is initialised like loralib and PEFT's default (Kaiming-uniform
+    with a = sqrt(5), the initialisation of ``nn.Linear``: uniform on ±1/sqrt(in_features); the
+    paper draws A from a Gaussian), ``lora_B`` (out_features × r) with zeros, so
     the adapted layer computes exactly what the base layer computes until B is trained. Both take
     the dtype and device of ``base.weight``.
 
     ``merge()`` folds scaling · B A into ``base.weight`` (no extra work at inference);
     ``unmerge()`` subtracts it again. A second ``merge()`` on a merged layer does nothing (and so
-    does ``unmerge()`` on an unmerged one): the ``merged`` flag makes sure ΔW is added once. While
+    does ``unmerge()`` on an unmerged one): the ``merged`` flag adds the update only once. While
     merged, ``forward`` is the base layer alone, so no gradient reaches A and B: unmerge before
     training again.
 
@@ -95,8 +99,6 @@ class LoRALinear(nn.Module):
         super().__init__()
         if not isinstance(base, nn.Linear):
             raise TypeError(f"base must be a torch.nn.Linear layer, got {type(base).__name__}")
-        if isinstance(base, LoRALinear):  # pragma: no cover - LoRALinear is not an nn.Linear
-            raise TypeError("base is already a LoRALinear")
         self.r = _check_r(r)
         self.alpha = float(self.r) if alpha is None else check_positive_number(alpha, "alpha")
         self.rslora = bool(rslora)
@@ -114,7 +116,10 @@ class LoRALinear(nn.Module):
         self.merged = False
 
     def delta_weight(self) -> torch.Tensor:
-        """ΔW = scaling · B @ A, shape (out_features, in_features) like ``base.weight``."""
+        """The scaled update scaling · B @ A that ``merge()`` adds; shape (out, in) like the weight.
+
+        Like PEFT's ``get_delta_weight``, it includes the scale; the paper's ΔW = B A does not.
+        """
         return self.scaling * (self.lora_B @ self.lora_A)   # (out, r) @ (r, in) -> (out, in)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -76,7 +76,7 @@ def test_ex3_merged_weight():
     assert ch4.check_merged_weight(right.tolist())
     BA = ch4.B @ ch4.A
     for wrong, hint in [(ch4.W0 + BA, "without the scaling"), (ch4.W0 + ch4.ALPHA * BA, "not alpha"),
-                        (right - ch4.W0, "ΔW alone"), (right.T, "transpose"), (ch4.W0, "Compute")]:
+                        (right - ch4.W0, "scaled update"), (right.T, "transpose"), (ch4.W0, "Compute")]:
         feedback = ch4.check_merged_weight(wrong)
         assert not feedback and hint in feedback.en, (hint, feedback.en)
     assert "shape" in ch4.check_merged_weight(np.ones((2, 2))).en

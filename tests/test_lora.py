@@ -473,3 +473,44 @@ def test_pissa_as_built_in_chapter_4_agrees_with_peft():
     assert np.allclose(W_res + B @ A, W0, atol=1e-5)
     assert np.isclose(np.linalg.norm(W_res), approximation_error(W0, r), rtol=1e-5)
     assert np.allclose(B.T @ B, A @ A.T, atol=1e-5)                    # Σ_r^½ on both sides
+
+
+def test_delta_weight_is_scaled_like_peft_get_delta_weight():
+    """delta_weight() includes alpha / r, as PEFT's get_delta_weight does (the paper's ΔW = BA)."""
+    pretrained = toy(torch.float64)
+    ours = apply_lora(copy.deepcopy(pretrained), ["q"], r=2, alpha=6)
+    randomise_B(ours)
+    theirs = peft_twin(pretrained, ours, ["q"], 2, 6)
+    for name, layer in lora_layers(ours):
+        twin = theirs.base_model.model.get_submodule(name)
+        torch.testing.assert_close(layer.delta_weight(), twin.get_delta_weight("default"))
+        torch.testing.assert_close(layer.delta_weight(), 3.0 * layer.lora_B @ layer.lora_A)
+
+
+def test_gpt2_conv1d_is_an_x_at_W_layer_and_peft_adapts_it_with_fan_in_fan_out():
+    """The crosswalk's `x @ A @ B` column in the wild: Hugging Face GPT-2's Conv1D stores its
+    weight as (in, out) and computes x @ W + b; PEFT adapts it with fan_in_fan_out=True."""
+    Conv1D = pytest.importorskip("transformers.pytorch_utils").Conv1D
+    torch.manual_seed(0)
+    conv = Conv1D(5, 7).double()                                  # nf = 5 outputs, nx = 7 inputs
+    assert tuple(conv.weight.shape) == (7, 5)                      # (in, out): the transpose
+    x = torch.randn(4, 7, dtype=torch.float64)
+    torch.testing.assert_close(conv(x), x @ conv.weight + conv.bias)
+
+    linear_twin = nn.Linear(7, 5).double()                        # the same map as nn.Linear
+    with torch.no_grad():
+        linear_twin.weight.copy_(conv.weight.T)
+        linear_twin.bias.copy_(conv.bias)
+    ours = LoRALinear(linear_twin, r=2, alpha=4)
+    with torch.no_grad():
+        ours.lora_B.normal_()
+    config = peft.LoraConfig(r=2, lora_alpha=4, target_modules=["0"], fan_in_fan_out=True)
+    theirs = peft.get_peft_model(nn.Sequential(copy.deepcopy(conv)), config)
+    twin = theirs.base_model.model[0]
+    assert tuple(twin.lora_A["default"].weight.shape) == (2, 7)   # still (r, in) and (out, r)
+    with torch.no_grad():
+        twin.lora_A["default"].weight.copy_(ours.lora_A)
+        twin.lora_B["default"].weight.copy_(ours.lora_B)
+    torch.testing.assert_close(theirs(x), ours(x))
+    # Its update is stored in Conv1D's layout, (in, out): the transpose of ours.
+    torch.testing.assert_close(twin.get_delta_weight("default"), ours.delta_weight().T)

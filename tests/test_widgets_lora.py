@@ -100,7 +100,11 @@ def test_budget_derived_quantities():
     table = lora_calculator_table([("Llama-2-7B", ["W_q", "W_v"], 8)], ["Llama-2-7B"])
     lora_row, full_row = table.rows
     assert lora_row[-2] == f"{2 * b.trainable / 1e6:,.1f} MB"          # fp16 adapter
+    assert full_row[-2] == f"{2 * b.total / 1e9:,.1f} GB"               # fp16 copy of the model
     assert full_row[-1] == f"{8 * b.total / 1e9:,.1f} GB"               # Adam's two fp32 moments
+    # The storage column holds the adapter for LoRA and a whole model for full fine-tuning,
+    # so its header says what both rows share: the storage one task adds.
+    assert "per-task storage (fp16)" in repr(table) and "adapter (fp16)" not in repr(table)
 
 
 @pytest.mark.parametrize("args, error", [
@@ -149,6 +153,22 @@ def test_static_table_and_figure():
     fig = lora_parameters_figure()
     ax = fig.axes[0]
     assert len(ax.lines) == 4 and ax.get_yscale() == "log"
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("model, error", [("GPT-4", ValueError), (42, TypeError)])
+def test_parameters_figure_bad_model_names_the_argument(model, error):
+    with pytest.raises(error, match="model"):
+        lora_parameters_figure(model)
+
+
+def test_parameters_figure_accepts_a_model_shape():
+    shape = _gpt("tiny GPT", 2, 64, 100, 16, "")
+    fig = lora_parameters_figure(shape, ranks=(1, 2, 4))
+    ax = fig.axes[0]
+    assert ax.get_title() == "tiny GPT"
+    assert list(ax.lines[0].get_ydata()) == [lora_budget(shape, ["W_q", "W_v"], r).trainable
+                                             for r in (1, 2, 4)]
     plt.close(fig)
 
 

@@ -91,17 +91,17 @@ def check_break_even_rank(answer: Any) -> Feedback:
         return Feedback(True, f"Right: r = {r} trains {r * (d + k):,} numbers, fewer than "
                               f"{full:,}; from r = {r + 1} on LoRA stores at least as many as W₀ "
                               f"(r* = dk/(d + k) = {full / (d + k):g}).",
-                        f"正確：r = {r} 要訓練 {r * (d + k):,} 個數，少於 {full:,}；從 r = {r + 1} "
-                        f"起 LoRA 儲存的數不少於 W₀（r* = dk/(d + k) = {full / (d + k):g}）。")
+                        f"正確：r = {r} 要訓練 {r * (d + k):,} 個數字，少於 {full:,} 個；從 r = {r + 1} "
+                        f"起，LoRA 要儲存的數字就不少於 W₀ 了（r* = dk/(d + k) = {full / (d + k):g}）。")
     if r * (d + k) == full:
         return Feedback(False, f"At r = {r}, r·(d + k) = {full:,} equals d·k: no saving at all. "
                                "The question asks for strictly fewer.",
                         f"在 r = {r} 時 r·(d + k) = {full:,} 正好等於 d·k：完全沒有節省。"
-                        "題目要的是嚴格比較少。")
+                        "題目要求的是「嚴格少於」。")
     if r > expected:
         return Feedback(False, f"At r = {r}, LoRA trains {r * (d + k):,} numbers, more than the "
                                f"{full:,} of W₀. Solve r·(d + k) < d·k.",
-                        f"在 r = {r} 時 LoRA 要訓練 {r * (d + k):,} 個數，比 W₀ 的 {full:,} 個還多。"
+                        f"在 r = {r} 時 LoRA 要訓練 {r * (d + k):,} 個數字，比 W₀ 的 {full:,} 個還多。"
                         "請解 r·(d + k) < d·k。")
     return Feedback(False, f"At r = {r} LoRA is cheaper, but a larger r is too. Solve "
                            "r·(d + k) < d·k for the largest integer r.",
@@ -138,7 +138,8 @@ def check_merged_weight(answer: Any) -> Feedback:
         return Feedback(False, "The scaling is alpha / r, not alpha.",
                         "縮放係數是 alpha / r，不是 alpha。")
     if np.allclose(W, (ALPHA / r) * (B @ A), atol=1e-9):
-        return Feedback(False, "That is ΔW alone: add it to W₀.", "這只是 ΔW：還要加上 W₀。")
+        return Feedback(False, "That is the scaled update (alpha/r)·B A alone: add it to W₀.",
+                        "這只是縮放後的更新量 (alpha/r)·B A：還要加上 W₀。")
     return Feedback(False, "Compute B @ A (3×4), scale it by alpha/r, and add W₀.",
                     "先算 B @ A（3×4），乘上 alpha/r，再加上 W₀。")
 
@@ -159,7 +160,7 @@ def check_pissa_residual(answer: Any) -> Feedback:
     if abs(value - s[k]) <= 1e-4 * s[k]:
         return Feedback(False, f"σ₃ = {s[k]:.4g} is the spectral norm of W_res. The Frobenius "
                                "norm adds all the discarded σ² under the square root.",
-                        f"σ₃ = {s[k]:.4g} 是 W_res 的譜範數。弗羅貝尼烏斯範數要把捨棄的 σ² 全部加起來再開根號。")
+                        f"σ₃ = {s[k]:.4g} 是 W_res 的譜範數。Frobenius 範數要把捨棄的 σ² 全部加起來再開根號。")
     if abs(value - s[k:].sum()) <= 1e-4 * s[k:].sum():
         return Feedback(False, "That is σ₃ + σ₄. Square, add, then take the square root.",
                         "這是 σ₃ + σ₄。要先平方、相加，再開根號。")

@@ -156,6 +156,17 @@ def _expand_targets(model: ModelShape, targets: Iterable[str]) -> tuple[tuple[st
     return chosen, list(dict.fromkeys(names))
 
 
+def _model_shape(model: object) -> ModelShape:
+    """A preset name or a ``ModelShape`` -> the ``ModelShape``; ValueError / TypeError otherwise."""
+    if isinstance(model, str):
+        if model not in MODEL_PRESETS:
+            raise ValueError(f"unknown model {model!r}; presets are {list(MODEL_PRESETS)}")
+        return MODEL_PRESETS[model]
+    if not isinstance(model, ModelShape):
+        raise TypeError(f"model must be a preset name or a ModelShape, got {type(model).__name__}")
+    return model
+
+
 def lora_budget(model: str | ModelShape, targets: Iterable[str], r: int) -> LoRABudget:
     """Trainable parameters of LoRA with rank r on ``targets`` in every layer of ``model``.
 
@@ -163,12 +174,7 @@ def lora_budget(model: str | ModelShape, targets: Iterable[str], r: int) -> LoRA
     W_q, W_k, W_v, W_o and MLP (every feed-forward matrix). Used in chapter 4 to reproduce the
     LoRA paper's GPT-3 counts and by the calculator widget.
     """
-    if isinstance(model, str):
-        if model not in MODEL_PRESETS:
-            raise ValueError(f"unknown model {model!r}; presets are {list(MODEL_PRESETS)}")
-        model = MODEL_PRESETS[model]
-    if not isinstance(model, ModelShape):
-        raise TypeError(f"model must be a preset name or a ModelShape, got {type(model).__name__}")
+    model = _model_shape(model)
     chosen, names = _expand_targets(model, targets)
     per_layer = {name: lora_parameter_count([model.matrices[name]], r) for name in names}
     trainable = model.n_layers * sum(per_layer.values())
@@ -185,7 +191,7 @@ def _fmt_count(n: int) -> str:
 _COLUMNS = [
     ("model", "模型"), ("adapted", "適配的矩陣"), ("r", "r"),
     ("trainable", "可訓練參數"), ("% of model", "占模型比例"), ("fewer ×", "減少倍數"),
-    ("adapter (fp16)", "適配器（fp16）"), ("Adam state", "Adam 狀態"),
+    ("per-task storage (fp16)", "每個任務的儲存（fp16）"), ("Adam state", "Adam 狀態"),
 ]
 
 
@@ -265,13 +271,17 @@ def lora_calculator(model: str = "GPT-3 175B", targets: Sequence[str] = ("W_q", 
     return box
 
 
-def lora_parameters_figure(model: str = "GPT-3 175B",
+def lora_parameters_figure(model: str | ModelShape = "GPT-3 175B",
                            target_sets: Sequence[Sequence[str]] = (
                                ("W_q", "W_v"), ("W_q", "W_k", "W_v", "W_o"),
                                ("W_q", "W_k", "W_v", "W_o", "MLP")),
                            ranks: Sequence[int] = RANK_CHOICES) -> plt.Figure:
-    """Trainable parameters against r (log-log) for a few target sets, with full fine-tuning."""
-    shape = MODEL_PRESETS[model]
+    """Trainable parameters against r (log-log) for a few target sets, with full fine-tuning.
+
+    ``model`` is a preset name or a ``ModelShape`` (ValueError / TypeError otherwise, as in
+    ``lora_budget``). Used in chapter 4, section "A LoRA parameter calculator".
+    """
+    shape = _model_shape(model)
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     styles = ["o-", "s--", "^-."]
     for i, targets in enumerate(target_sets):
@@ -286,7 +296,7 @@ def lora_parameters_figure(model: str = "GPT-3 175B",
     ax.minorticks_off()
     ax.set_xlabel(bilingual("rank r", "秩 r"))
     ax.set_ylabel(bilingual("trainable parameters", "可訓練參數"))
-    ax.set_title(model)
+    ax.set_title(shape.name)
     ax.set_ylim(top=3 * shape.total)
     ax.legend(fontsize=8, loc="lower right")
     return fig
