@@ -47,7 +47,7 @@ def test_energy_rank_recognises_the_sigma_share(s):
     k_sigma = int(np.argmax(share >= ch3.ENERGY)) + 1
     assert k_sigma != energy_rank(s, ch3.ENERGY)
     feedback = ch3.check_energy_rank(k_sigma)
-    assert not feedback and "Σσ" in feedback.en and "Σσ" in feedback.zh
+    assert not feedback and "Σσ share" in feedback.en and "Σσ 比例" in feedback.zh
 
 
 def test_break_even():
@@ -56,7 +56,8 @@ def test_break_even():
     assert ch3.check_break_even(k)
     over = ch3.check_break_even(k + 1)
     assert not over and f"{storage_cost(m, n, k + 1):,}" in over.en
-    assert not ch3.check_break_even(k - 1)
+    below = ch3.check_break_even(k - 1)
+    assert not below and f"m = {m}, n = {n}" in below.en and f"m = {m}、n = {n}" in below.zh
     assert not ch3.check_break_even(m * n / (m + n + 1))       # k* itself is not an integer
 
 
@@ -80,9 +81,13 @@ def test_eckart_young_diagnoses_mistakes():
     s = np.linalg.svd(ch3.ey_matrix(), compute_uv=False)
     k = ch3.EY_K
     fro, two = math.sqrt(np.sum(s[k:] ** 2)), s[k]
-    assert "swapped" in ch3.check_eckart_young(two, fro).en
+    swapped = ch3.check_eckart_young(two, fro)
+    assert "swapped" in swapped.en
+    for text in (swapped.en, swapped.zh):          # k substituted, no template left in the message
+        assert f"σ_{k + 1}" in text and f"i > {k}" in text and "{" not in text and "k+1" not in text
     assert "square root" in ch3.check_eckart_young(fro**2, two).en
-    assert "last one kept" in ch3.check_eckart_young(fro, s[k - 1]).en
+    kept = ch3.check_eckart_young(fro, s[k - 1])
+    assert "last one kept" in kept.en and f"σ_{k}，也就是最後一個被保留的奇異值" in kept.zh
     assert not ch3.check_eckart_young(fro * 1.01, two)
 
 
@@ -103,8 +108,12 @@ def test_psnr_rank(photo):
     k = lo
     assert photo_psnr(k) >= ch3.PSNR_TARGET > photo_psnr(k - 1)
     assert np.allclose((U[:, :k] * s[:k]) @ Vh[:k], best_rank_k(photo, k))
-    assert ch3.check_psnr_rank(k)
-    assert "larger" in ch3.check_psnr_rank(k - 1).en
+    right = ch3.check_psnr_rank(k)
+    assert right
+    m, n = photo.shape
+    ratio = m * n / (k * (m + n + 1))               # numbers in the photo ÷ numbers in U_k, σ, V_kᵀ
+    assert f"{ratio:.1f}× as many numbers" in right.en and f"因子的 {ratio:.1f} 倍" in right.zh
+    assert "try a larger k" in ch3.check_psnr_rank(k - 1).en
     assert "smaller" in ch3.check_psnr_rank(k + 5).en
 
 

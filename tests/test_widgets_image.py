@@ -178,6 +178,7 @@ def test_caption_reports_the_library_numbers(explorer, photo):
     assert f"{compression_ratio(m, n, k):.2f}" in text
     assert f"{psnr(photo, reference(photo, k)):.1f} dB" in text
     assert 'class="lang-en"' in text and 'class="lang-zh"' in text
+    assert "break-even k* =" in text and "損益平衡秩 k* =" in text       # the glossary's term
 
 
 def test_caption_warns_above_break_even(explorer):

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..images import load_photo, psnr_from_sse
-from ..linalg import break_even_rank, k_for_energy
+from ..linalg import break_even_rank, compression_ratio, k_for_energy
 from .core import Feedback, checker, close_enough, read_integer, read_number
 
 __all__ = [
@@ -75,7 +75,7 @@ def check_energy_rank(answer: Any) -> Feedback:
     if k == sigma_k:
         return Feedback(False, f"{k} is where the Σσ share (the seed's \"information\") reaches "
                                f"{pct}. Use the squares σ_i²: the energy.",
-                        f"{k} 是 Σσ 佔比（原始筆記所說的「資訊」）達到 {pct} 的位置。請改用平方 "
+                        f"{k} 是 Σσ 比例（原始筆記所說的「資訊」）達到 {pct} 的位置。請改用平方 "
                         "σ_i²，也就是能量。")
     if k == expected - 1:
         return Feedback(False, f"Almost: at k = {k} the energy is still just below {pct}.",
@@ -103,8 +103,8 @@ def check_break_even(answer: Any) -> Feedback:
         return Feedback(False, f"At k = {k} the factors need {k * (m + n + 1):,} numbers, more than "
                                f"the {m * n:,} pixels.",
                         f"k = {k} 時因子需要 {k * (m + n + 1):,} 個數字，比 {m * n:,} 個像素還多。")
-    return Feedback(False, f"Not {k}. Solve k(m + n + 1) < mn with m, n = {m}, {n}.",
-                    f"不是 {k}。請解 k(m + n + 1) < mn，其中 m, n = {m}, {n}。")
+    return Feedback(False, f"Not {k}. Solve k(m + n + 1) < mn with m = {m}, n = {n}.",
+                    f"不是 {k}。請解 k(m + n + 1) < mn，其中 m = {m}、n = {n}。")
 
 
 @checker
@@ -124,9 +124,9 @@ def check_eckart_young(fro: Any, spectral: Any) -> Feedback:
                         f"‖A − A_{k}‖₂ = σ_{k + 1} = {want_two:.4f}。")
     en, zh = [], []
     if close_enough(e_fro, want_two, rel=1e-4) and close_enough(e_two, want_fro, rel=1e-4):
-        return Feedback(False, "The two answers are swapped: the spectral error is the single "
-                               "σ_{k+1}, the Frobenius error gathers all the σ_i with i > k.",
-                        "兩個答案對調了：譜範數誤差是單一的 σ_{k+1}，Frobenius 誤差則把所有 i > k 的 "
+        return Feedback(False, f"The two answers are swapped: the spectral error is the single "
+                               f"σ_{k + 1}, the Frobenius error gathers all the σ_i with i > {k}.",
+                        f"兩個答案對調了：譜範數誤差是單一的 σ_{k + 1}，Frobenius 誤差則把所有 i > {k} 的 "
                         "σ_i 都算進去。")
     if not ok_fro:
         if close_enough(e_fro, want_fro**2, rel=1e-4):
@@ -138,7 +138,7 @@ def check_eckart_young(fro: Any, spectral: Any) -> Feedback:
     if not ok_two:
         if close_enough(e_two, float(s[k - 1]), rel=1e-4):
             en.append(f"Spectral: that is σ_{k}, the last one kept; the error is the first one dropped.")
-            zh.append(f"譜範數：這是 σ_{k}，最後一個被保留的；誤差是第一個被捨去的那一個。")
+            zh.append(f"譜範數：這是 σ_{k}，也就是最後一個被保留的奇異值；誤差是第一個被捨去的那一個。")
         else:
             en.append(f"Spectral: {e_two:.4g} is not it; which singular value is dropped first?")
             zh.append(f"譜範數：{e_two:.4g} 不對；第一個被捨去的奇異值是哪一個？")
@@ -158,13 +158,14 @@ def check_psnr_rank(answer: Any) -> Feedback:
     expected = next(j + 1 for j, v in enumerate(values) if v >= PSNR_TARGET)
     got = values[k - 1]
     if k == expected:
+        ratio = compression_ratio(m, n, k)
         return Feedback(True, f"Right: k = {k} gives {got:.2f} dB, k = {k - 1} only "
-                              f"{values[k - 2]:.2f} dB; the factors are {m * n / (k * (m + n + 1)):.1f}× "
-                              "smaller than the photo.",
+                              f"{values[k - 2]:.2f} dB; the photo needs {ratio:.1f}× as many numbers "
+                              "as the factors.",
                         f"正確：k = {k} 得到 {got:.2f} dB，k = {k - 1} 只有 {values[k - 2]:.2f} dB；"
-                        f"因子比原圖小 {m * n / (k * (m + n + 1)):.1f} 倍。")
+                        f"原圖的數字個數是因子的 {ratio:.1f} 倍。")
     if got < PSNR_TARGET:
-        return Feedback(False, f"k = {k} gives {got:.2f} dB, below {PSNR_TARGET:.0f} dB: larger.",
+        return Feedback(False, f"k = {k} gives {got:.2f} dB, below {PSNR_TARGET:.0f} dB: try a larger k.",
                         f"k = {k} 只有 {got:.2f} dB，低於 {PSNR_TARGET:.0f} dB：要再大一點。")
     return Feedback(False, f"k = {k} gives {got:.2f} dB, enough, but a smaller k reaches "
                            f"{PSNR_TARGET:.0f} dB too.",

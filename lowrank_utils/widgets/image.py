@@ -158,7 +158,7 @@ def _caption(step: CompressionStep, m: int, n: int) -> str:
           + (" · <b>k &gt; k*: the factors are bigger than the image</b>" if over else ""))
     zh = (f"k = {step.k} · 儲存量 k(m+n+1) = {step.storage:,} 個數字（原圖 {m * n:,} 個）· "
           f"壓縮比 {step.ratio:.2f} 倍 · PSNR {db} dB · 保留能量 {100 * step.energy:.2f} % · "
-          f"損益平衡 k* = {k_star:.2f}" + (" · <b>k &gt; k*：因子比原圖還大</b>" if over else ""))
+          f"損益平衡秩 k* = {k_star:.2f}" + (" · <b>k &gt; k*：因子比原圖還大</b>" if over else ""))
     return f'<div class="lang-en">{en}</div><div class="lang-zh">{zh}</div>'
 
 
