@@ -50,6 +50,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._validate import as_int
+from .results import RESULTS_DIR
 from .lora import LoRALinear, apply_lora, get_device, lora_layers, merge_lora, unmerge_lora
 from .widgets.training import TruncationStudy
 
@@ -885,7 +886,6 @@ def inference_times(models: Mapping[str, nn.Module], X: torch.Tensor, rounds: in
 # Tables and the recorded GPU measurements
 # --------------------------------------------------------------------------------------------
 
-RESULTS_DIR = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 
 
 def summary_rows(full: RunResult, lora: Mapping[int, RunResult]) -> list[dict[str, object]]:
