@@ -7,9 +7,10 @@ One module per concern:
 - ``images``     the shipped photograph, PSNR, colour channel by channel     (chapter 3)
 - ``competitors`` random, greedy and ALS rank-k rivals of the truncated SVD  (chapter 3)
 - ``exercises``  self-checking exercises with bilingual feedback             (all chapters)
-- ``widgets``    ipywidgets explorers whose update functions are testable    (chapters 1-4)
+- ``widgets``    ipywidgets explorers whose update functions are testable    (chapters 1-5)
 - ``lora``       LoRALinear, apply_lora, count_parameters, get_device        (chapters 4-5)
 - ``training``   the planted-rank experiment: config presets, training loop   (chapter 5)
+- ``results``    the measured numbers the book quotes (benchmarks/results)   (chapters 3-5)
 
 The PyTorch names are imported lazily, so chapters 1-3 never pay for importing torch.
 """
