@@ -19,9 +19,18 @@ probabilities equal the teacher's. Task B's teacher is the pre-trained model its
 adapted layers moved by ΔW* = L + N, L of rank r* and N a small full-rank part, so the change a
 fine-tuning run should find is known in advance: ΔW*.
 
+ΔW*'s low-rank part L moves only *live* output units (those whose GELU passes a gradient on the
+task's inputs): a change to a dead unit's weights is invisible to the loss, so no method could be
+asked to find it. Every training run uses Adam with a cosine learning-rate decay to zero.
+
 Everything is generated from ``config.seed``; nothing is downloaded. On a GPU the same functions
-run with bf16 autocast (where the GPU supports it) and report the peak GPU memory; on a CPU they
-report the bytes of weights, gradients and optimizer state instead (activations excluded).
+run their training steps with bf16 autocast (where the GPU supports it) and report the peak GPU
+memory; on a CPU they report the bytes of weights, gradients and optimizer state instead
+(activations excluded). Losses are always evaluated in float32.
+
+The environment variable ``LOWRANK_CH5_PRESET`` (``small`` or ``full``) makes ``default_config``
+return that preset whatever the device: ``LOWRANK_CH5_PRESET=full`` runs the GPU preset on a CPU
+(in float32, several minutes), which is how the chapter's CUDA path is checked without a GPU.
 
 References:
     Hu et al. (2021), "LoRA: Low-Rank Adaptation of Large Language Models", arXiv:2106.09685
@@ -37,6 +46,7 @@ import html
 import json
 import math
 import numbers
+import os
 import random
 import statistics
 import time
@@ -61,6 +71,7 @@ __all__ = [
     "small_config",
     "full_config",
     "default_config",
+    "PRESET_ENV",
     "seed_everything",
     "cpu_threads",
     "MLP",
@@ -71,6 +82,7 @@ __all__ = [
     "make_task",
     "make_tasks",
     "plant_update",
+    "unit_sensitivity",
     "make_task_b",
     "autocast_dtype",
     "evaluate",
@@ -84,10 +96,12 @@ __all__ = [
     "run_experiment",
     "delta_weights",
     "relative_error",
+    "output_error",
     "subspace_similarity",
     "subspace_similarity_grid",
     "forgetting",
     "truncation_losses",
+    "update_losses",
     "truncation_study",
     "merge_and_check",
     "inference_times",
@@ -117,12 +131,14 @@ class TrainingConfig:
     name: str = "small"                 # preset name, shown in tables and benchmark files
     d_in: int = 64                      # input features: x ∈ ℝ^{d_in}, x ~ N(0, I)
     d_hidden: int = 64                  # width: fc1 is d_hidden × d_in, fc2 d_hidden × d_hidden
-    n_classes: int = 64                 # classes of both tasks (= d_hidden: the head hides nothing)
+    n_classes: int = 64                 # classes of both tasks (= d_hidden, so the head is square
+    #                                     and does not squeeze the hidden layer's output)
     target_modules: tuple[str, ...] = ("fc1", "fc2")  # layers LoRA adapts and ΔW* moves
     true_rank: int = 4                  # r*: rank of the low-rank part L of the planted update ΔW*
     delta_scale: float = 0.3            # ‖L‖_F / ‖W₀‖_F per adapted layer: how far task B moves
     delta_decay: float = 0.7            # σ_{i+1} / σ_i of L: geometric decay of its r* values
     noise: float = 0.05                 # ‖N‖_F / ‖L‖_F: the small full-rank part of ΔW* = L + N
+    live_threshold: float = 0.1         # L moves only output units with E[GELU'(z)²] above this
     teacher_gain: float = 1.0           # teacher A's hidden weights ~ N(0, gain² / fan_in)
     teacher_logit_gain: float = 4.0     # the same for its head: larger means sharper labels
     n_train: int = 8192                 # training inputs per task (in memory, drawn in batches)
@@ -134,7 +150,8 @@ class TrainingConfig:
     lr_full: float = 3e-3               # Adam learning rate for full fine-tuning
     lr_lora: float = 1e-2               # Adam learning rate for LoRA (A and B)
     lora_alpha: float | None = None     # LoRA α; None means α = r, so scaling α/r = 1 at every r
-    ranks: tuple[int, ...] = (1, 2, 4, 8, 16)  # LoRA ranks compared with full fine-tuning
+    ranks: tuple[int, ...] = (1, 2, 4, 8, 16)  # LoRA ranks compared with full fine-tuning:
+    #                                     increasing, with r* and 2r* among them (chapter 5 uses both)
     eval_every: int = 25                # steps between two evaluations on the held-out inputs
     warmup_steps: int = 5               # first steps left out of the time per step
     seed: int = 0                       # seeds the data, the teacher, ΔW* and every initialisation
@@ -175,6 +192,7 @@ class TrainingConfig:
                      "lr_full", "lr_lora"):
             _check_real(getattr(self, name), f"config.{name}", positive=True)
         _check_real(self.noise, "config.noise", positive=False)
+        _check_real(self.live_threshold, "config.live_threshold", positive=False)
         _check_real(self.delta_decay, "config.delta_decay", positive=True)
         if self.delta_decay > 1:
             raise ValueError(f"config.delta_decay must satisfy 0 < delta_decay <= 1, "
@@ -193,6 +211,10 @@ class TrainingConfig:
             if r > max_rank:
                 raise ValueError(f"config.ranks entries must be <= min(d_in, d_hidden) = "
                                  f"{max_rank}, got {r}")
+        if (list(self.ranks) != sorted(set(self.ranks)) or self.true_rank not in self.ranks
+                or 2 * self.true_rank not in self.ranks):
+            raise ValueError(f"config.ranks must be strictly increasing and contain true_rank = "
+                             f"{self.true_rank} and 2 * true_rank, got {self.ranks!r}")
         if self.device not in (None, "cpu", "cuda", "mps"):
             raise ValueError(f"config.device must be None, 'cpu', 'cuda' or 'mps', "
                              f"got {self.device!r}")
@@ -236,30 +258,42 @@ def small_config(**changes: object) -> TrainingConfig:
 def full_config(**changes: object) -> TrainingConfig:
     """The GPU preset: 4× wider layers, 16× more data, batches of 1024, ranks up to 64, r* = 8.
 
-    Used by ``benchmarks/gpu_run.py`` and by chapter 5 when ``get_device()`` finds CUDA.
-    (Checked on a CPU in float32 with 2000 pre-training and 800 fine-tuning steps: LoRA at
-    r = r* reached the loss of full fine-tuning, r = r*/2 stayed 25× above it. On a GPU the
-    steps are cheap, so the preset takes more of them, for the slower layer fc2 to converge.)
+    Used by ``benchmarks/gpu_run.py`` and by chapter 5 when ``get_device()`` finds CUDA (or
+    ``LOWRANK_CH5_PRESET=full``). Chapter 5 with exactly this preset was run to the end on a CPU
+    in float32 (``LOWRANK_CH5_PRESET=full``), and all its asserts held.
     """
     settings: dict[str, object] = dict(
         name="full", d_in=256, d_hidden=256, n_classes=256, true_rank=8, teacher_logit_gain=5.0,
         n_train=131_072, n_eval=16_384, batch_size=1024, pretrain_steps=4000,
         finetune_steps=3000, lr_pretrain=3e-3, lr_full=1e-3, lr_lora=5e-3,
-        ranks=(1, 2, 4, 8, 16, 32, 64), eval_every=100, warmup_steps=20)
+        ranks=(1, 2, 4, 8, 16, 32, 64), eval_every=100, warmup_steps=20, cpu_threads=None)
     settings.update(changes)
     return TrainingConfig(**settings)  # type: ignore[arg-type]
 
 
+PRESET_ENV = "LOWRANK_CH5_PRESET"   # "small" or "full": overrides default_config's choice
+
+
 def default_config() -> TrainingConfig:
-    """``full_config()`` when ``get_device()`` finds CUDA, else ``small_config()``."""
-    return full_config() if get_device().type == "cuda" else small_config()
+    """``full_config()`` when ``get_device()`` finds CUDA, else ``small_config()``.
+
+    The environment variable ``LOWRANK_CH5_PRESET`` set to ``small`` or ``full`` forces that
+    preset on any device (how chapter 5's GPU path is checked on a CPU).
+    """
+    preset = os.environ.get(PRESET_ENV, "").strip().lower()
+    if preset not in ("", "small", "full"):
+        raise ValueError(f"{PRESET_ENV} must be 'small', 'full' or unset, got {preset!r}")
+    if not preset:
+        preset = "full" if get_device().type == "cuda" else "small"
+    return full_config() if preset == "full" else small_config()
 
 
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and PyTorch (CPU and every GPU); return a fresh seeded CPU generator.
 
-    Used at the top of chapter 5. The functions of this module do not rely on it: each draws
-    from its own generator seeded by ``config.seed``, so a run is reproducible on its own.
+    Used at the top of chapter 5. The functions of this module do not rely on it and do not
+    change the global RNG: each draws from its own generator (or a forked RNG) seeded by
+    ``config.seed``, so a run is reproducible on its own.
     """
     seed = as_int(seed, "seed")
     if seed < 0:
@@ -314,6 +348,16 @@ class Tasks:
     # ΔW*, scaled to the pre-trained weights by ``plant_update``.
 
 
+@contextlib.contextmanager
+def _seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Run the block with torch's RNG (CPU, and ``device`` if CUDA) seeded, then restore it."""
+    cuda = [device.index if device.index is not None else torch.cuda.current_device()] \
+        if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(seed)
+        yield
+
+
 def _as_config(config: object) -> TrainingConfig:
     if not isinstance(config, TrainingConfig):
         raise TypeError(f"config must be a TrainingConfig (see small_config()), "
@@ -324,8 +368,8 @@ def _as_config(config: object) -> TrainingConfig:
 def build_model(config: TrainingConfig, seed_offset: int = 1) -> MLP:
     """The student MLP, initialised from ``config.seed + seed_offset``, on the config's device."""
     config = _as_config(config)
-    torch.manual_seed(config.seed + seed_offset)
-    model = MLP(config.d_in, config.d_hidden, config.n_classes)
+    with _seeded(config.seed + seed_offset, torch.device("cpu")):   # global RNG left alone
+        model = MLP(config.d_in, config.d_hidden, config.n_classes)
     return model.to(config.torch_device())
 
 
@@ -333,7 +377,8 @@ def make_teacher(config: TrainingConfig) -> MLP:
     """Teacher A: a random MLP with weights N(0, gain²/fan_in), so its labels are non-linear."""
     config = _as_config(config)
     g = torch.Generator().manual_seed(config.seed + 100)
-    teacher = MLP(config.d_in, config.d_hidden, config.n_classes)
+    with _seeded(config.seed + 100, torch.device("cpu")):   # global RNG left alone
+        teacher = MLP(config.d_in, config.d_hidden, config.n_classes)
     with torch.no_grad():
         for layer in (teacher.fc1, teacher.fc2, teacher.head):
             fan_in = layer.in_features
@@ -389,21 +434,60 @@ def make_tasks(config: TrainingConfig) -> Tasks:
     return Tasks(config, teacher, task_a, Xb_train.to(device), Xb_eval.to(device), directions)
 
 
+@torch.no_grad()
+def unit_sensitivity(model: nn.Module, X: torch.Tensor,
+                     layers: Sequence[str] = LAYERS) -> dict[str, torch.Tensor]:
+    """E[GELU'(z_j)²] over the inputs X for every output unit j of each named layer of ``model``.
+
+    z = W h + b is the layer's pre-activation. A unit with sensitivity ≈ 0 is dead or saturated
+    on these inputs: a change to its row of W barely changes the output, so the loss cannot see
+    it. ``plant_update`` puts ΔW*'s low-rank part on the live units only (chapter 5).
+    """
+    if isinstance(layers, str):
+        layers = [layers]
+    modules = dict(model.named_modules())
+    captured: dict[str, torch.Tensor] = {}
+    hooks = [modules[name].register_forward_hook(
+        lambda _m, _i, out, name=name: captured.__setitem__(name, out.float()))
+        for name in layers]
+    try:
+        model.eval()
+        model(X)
+    finally:
+        for h in hooks:
+            h.remove()
+    result = {}
+    for name in layers:
+        z = captured[name].detach().requires_grad_(True)            # (n, out)
+        with torch.enable_grad():
+            (grad,) = torch.autograd.grad(F.gelu(z).sum(), z)       # GELU'(z), (n, out)
+        result[name] = (grad ** 2).mean(dim=0)                      # (out,)
+    return result
+
+
 def plant_update(tasks: Tasks, base: nn.Module) -> dict[str, torch.Tensor]:
     """ΔW* = L + N for every adapted layer of ``base``, as float32 tensors of the weight's shape.
 
     L = U diag(s) Vᵀ has rank r* and singular values s_i ∝ decay^(i-1) scaled so that
-    ‖L‖_F = delta_scale · ‖W₀‖_F; N has ‖N‖_F = noise · ‖L‖_F. Used in chapter 5.
+    ‖L‖_F = delta_scale · ‖W₀‖_F; U is orthonormal and zero on the rows of units whose
+    ``unit_sensitivity`` on task B's inputs is below ``config.live_threshold`` (dead units: the
+    loss could not see L there). N has ‖N‖_F = noise · ‖L‖_F. Used in chapter 5.
     """
     config = tasks.config
     r_star = config.true_rank
     s = config.delta_decay ** torch.arange(r_star, dtype=torch.float32)   # (r*,)
     s = s / s.norm()                                                     # ‖diag(s)‖_F = 1
     modules = dict(base.named_modules())
+    sensitivity = unit_sensitivity(base, tasks.X_b_train[:4096], list(tasks.directions))
     delta = {}
     for name, (U, V, N) in tasks.directions.items():
         W0 = _weight(modules[name]).float()                                # (out, in)
         size = config.delta_scale * W0.norm()
+        live = (sensitivity[name] > config.live_threshold).to(U.dtype)    # (out,) 1 = live unit
+        if int(live.sum()) < r_star:
+            raise ValueError(f"layer {name} has fewer than r* = {r_star} live units; lower "
+                             f"config.live_threshold (now {config.live_threshold})")
+        U, _ = torch.linalg.qr(U * live[:, None])                          # (out, r*), zero on dead rows
         L = (U * (size * s.to(U.device))) @ V.T                            # (out, r*) @ (r*, in)
         delta[name] = L + config.noise * size * N                          # (out, in)
     return delta
@@ -452,21 +536,19 @@ def _kl(logits: torch.Tensor, P: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, task: Task, batch: int = 8192, amp: bool = True,
+def evaluate(model: nn.Module, task: Task, batch: int = 8192,
              threads: int | None = 1) -> dict[str, float]:
     """Loss KL(teacher ‖ model) and accuracy (agreement with the teacher's most likely class)
-    on the task's held-out inputs. ``threads`` as in ``cpu_threads`` (CPU only)."""
+    on the task's held-out inputs, always in float32 (no autocast, also on a GPU).
+    ``threads`` as in ``cpu_threads`` (CPU only; ``train`` passes None to keep the config's)."""
     was_training = model.training
     model.eval()
     device = task.X_eval.device
-    dtype = autocast_dtype(device, amp)
     loss_sum, correct = 0.0, 0
     with cpu_threads(threads if device.type == "cpu" else None):
         for i in range(0, len(task.X_eval), batch):
             X, P = task.X_eval[i:i + batch], task.P_eval[i:i + batch]   # (b, d_in), (b, classes)
-            with torch.autocast(device.type, dtype=dtype or torch.float32,
-                                enabled=dtype is not None):
-                logits = model(X)                                     # (b, n_classes)
+            logits = model(X)                                         # (b, n_classes), float32
             loss_sum += float(_kl(logits, P)) * len(X)
             correct += int((logits.argmax(dim=1) == P.argmax(dim=1)).sum())
     model.train(was_training)
@@ -538,7 +620,10 @@ def train(model: nn.Module, task: Task, config: TrainingConfig, *, steps: int, l
     """Adam on the trainable parameters of ``model`` for ``steps`` minibatches of ``task``.
 
     The one training loop of chapter 5: pre-training, full fine-tuning and LoRA all use it, on
-    any device. Records the loss of every minibatch, the held-out loss every
+    any device. The learning rate decays from ``lr`` to 0 along a cosine,
+    lr_t = lr · (1 + cos(π t / steps)) / 2, so every run ends settled rather than jittering
+    around its minimum. The forward pass runs under bf16 autocast where ``autocast_dtype`` says
+    so; evaluations are always float32. Records the loss of every minibatch, the held-out loss every
     ``config.eval_every`` steps, the mean time per step after ``config.warmup_steps`` steps
     (evaluations excluded) and the memory (see ``RunResult.memory_bytes``).
     """
@@ -559,6 +644,8 @@ def train(model: nn.Module, task: Task, config: TrainingConfig, *, steps: int, l
                          "move one of them")
     dtype = autocast_dtype(device, config.amp)
     optimizer = torch.optim.Adam(params, lr=lr)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda t: 0.5 * (1.0 + math.cos(math.pi * t / steps)))   # cosine decay to 0
     g = torch.Generator(device=device).manual_seed(config.seed + 1000 + seed_offset)
     n = len(task.X_train)
     losses: list[torch.Tensor] = []
@@ -585,7 +672,7 @@ def train(model: nn.Module, task: Task, config: TrainingConfig, *, steps: int, l
                 if cuda:
                     peak = max(peak, torch.cuda.max_memory_allocated(device))
                 eval_steps.append(step)
-                eval_losses.append(evaluate(model, task, amp=config.amp)["loss"])
+                eval_losses.append(evaluate(model, task, threads=None)["loss"])
                 model.train()
                 if cuda:
                     torch.cuda.reset_peak_memory_stats(device)
@@ -600,12 +687,13 @@ def train(model: nn.Module, task: Task, config: TrainingConfig, *, steps: int, l
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            schedule.step()
             losses.append(loss.detach())
         _sync(device)
         timed += time.perf_counter() - start
         if cuda:
             peak = max(peak, torch.cuda.max_memory_allocated(device))
-        final = evaluate(model, task, amp=config.amp)
+        final = evaluate(model, task, threads=None)
     eval_steps.append(steps)
     eval_losses.append(final["loss"])
     time_per_step = timed / (steps - config.warmup_steps)
@@ -644,16 +732,16 @@ def finetune_full(base: nn.Module, task: Task, config: TrainingConfig) -> RunRes
 def finetune_lora(base: nn.Module, task: Task, config: TrainingConfig, r: int) -> RunResult:
     """LoRA at rank r on ``config.target_modules`` of a copy of ``base`` (``base`` untouched).
 
-    The adapters are initialised from ``config.seed + r``, so every rank has its own draw and
-    each run is reproducible on its own.
+    The adapters are initialised from ``config.seed + 10_000 + r`` (inside ``fork_rng``, so the
+    global RNG is left as it was): every rank has its own draw, each run reproducible on its own.
     """
     config = _as_config(config)
     r = as_int(r, "r")
     if r < 1:
         raise ValueError(f"r (the LoRA rank) must be an integer >= 1, got r={r}")
     model = copy.deepcopy(base)
-    torch.manual_seed(config.seed + 10_000 + r)
-    apply_lora(model, list(config.target_modules), r=r, alpha=config.lora_alpha)
+    with _seeded(config.seed + 10_000 + r, _weight(getattr(model, LAYERS[0])).device):
+        apply_lora(model, list(config.target_modules), r=r, alpha=config.lora_alpha)
     return train(model, task, config, steps=config.finetune_steps, lr=config.lr_lora,
                  method="lora", r=r, seed_offset=2)
 
@@ -743,6 +831,44 @@ def relative_error(D: np.ndarray | torch.Tensor, D_star: np.ndarray | torch.Tens
     return float(np.linalg.norm(D - D_star) / norm)
 
 
+@torch.no_grad()
+def output_error(base: nn.Module, name: str, D: np.ndarray | torch.Tensor,
+                 D_star: np.ndarray | torch.Tensor, X: torch.Tensor) -> float:
+    """‖G ⊙ ((D − D*) Hᵀ)ᵀ‖_F / ‖G ⊙ (D* Hᵀ)ᵀ‖_F: the error of D as the loss sees it.
+
+    H (n × in) holds the inputs that layer ``name`` of ``base`` receives when ``base`` runs on X,
+    and G (n × out) the slopes GELU'(z) of its units there. (D − D*) h is the error in the
+    layer's pre-activation; multiplying by GELU'(z) gives, to first order, the error in what
+    the layer passes on. Directions the inputs rarely take and dead units count little, unlike
+    in ``relative_error``. Used in chapter 5 next to the Frobenius relative error.
+    """
+    D, D_star = _numpy(D, "D"), _numpy(D_star, "D_star")
+    if D.shape != D_star.shape:
+        raise ValueError(f"D and D_star must have the same shape, got {D.shape} and {D_star.shape}")
+    modules = dict(base.named_modules())
+    if name not in modules:
+        raise ValueError(f"name must be a layer of base, got {name!r}")
+    captured: dict[str, torch.Tensor] = {}
+    hook = modules[name].register_forward_hook(
+        lambda _m, inputs, out: captured.update(h=inputs[0], z=out))
+    try:
+        base.eval()
+        base(X)
+    finally:
+        hook.remove()
+    H = captured["h"].double().cpu().numpy()                     # (n, in)
+    if H.shape[1] != D.shape[1]:
+        raise ValueError(f"D must have {H.shape[1]} columns (the inputs of {name}), got {D.shape}")
+    z = captured["z"].float().detach().requires_grad_(True)      # (n, out)
+    with torch.enable_grad():
+        (G,) = torch.autograd.grad(F.gelu(z).sum(), z)           # (n, out) GELU'(z)
+    G = G.double().cpu().numpy()
+    norm = np.linalg.norm(G * (H @ D_star.T))
+    if norm == 0:
+        raise ValueError("D_star changes nothing the layer passes on (zero weighted norm)")
+    return float(np.linalg.norm(G * (H @ (D - D_star).T)) / norm)
+
+
 def subspace_similarity(A_small: np.ndarray | torch.Tensor, A_large: np.ndarray | torch.Tensor,
                         i: int, j: int) -> float:
     """φ(A_small, A_large, i, j) = ‖V_iᵀ V_j‖_F² / min(i, j) (Hu et al. 2021, Sec. 7.2).
@@ -792,6 +918,39 @@ def forgetting(before: nn.Module, after: nn.Module, task_a: Task) -> dict[str, f
 
 
 @torch.no_grad()
+def update_losses(base: nn.Module, task: Task, deltas: Mapping[str, np.ndarray | torch.Tensor],
+                  ks: Sequence[int]) -> np.ndarray:
+    """Held-out loss of ``base`` with W₀ + (ΔW)_k in each layer of ``deltas``, for every k in ks.
+
+    (ΔW)_k = U_k Σ_k Vh_k is the best rank-k approximation (Eckart–Young, chapter 3) of the
+    layer's ΔW; the other parameters stay those of ``base``. Chapter 5 uses it on the planted
+    ΔW* (the "oracle" loss a rank-r update could reach by copying ΔW*'s best rank-r part) and,
+    through ``truncation_losses``, on the full fine-tuning update.
+    """
+    deltas = {name: _numpy(D, f"deltas[{name!r}]") for name, D in deltas.items()}
+    if not deltas:
+        raise ValueError("deltas must name at least one layer")
+    max_k = min(min(D.shape) for D in deltas.values())
+    ks = [_check_int(k, "ks entries", low=1) for k in ks]
+    if any(k > max_k for k in ks):
+        raise ValueError(f"ks entries must be <= {max_k} (the smallest side of an adapted layer)")
+    model = copy.deepcopy(base)
+    modules = dict(model.named_modules())
+    for name, D in deltas.items():
+        if name not in modules or _weight(modules[name]).shape != D.shape:
+            raise ValueError(f"deltas[{name!r}] must match a layer of base, got shape {D.shape}")
+    W0 = {name: _weight(modules[name]).detach().clone() for name in deltas}
+    svds = {name: np.linalg.svd(D, full_matrices=False) for name, D in deltas.items()}
+    losses = []
+    for k in ks:
+        for name, (U, s, Vh) in svds.items():
+            Dk = (U[:, :k] * s[:k]) @ Vh[:k]                # (out, in), the best rank-k ΔW
+            modules[name].weight.copy_(W0[name] + torch.as_tensor(Dk).to(W0[name]))
+        losses.append(evaluate(model, task)["loss"])
+    return np.array(losses)
+
+
+@torch.no_grad()
 def truncation_losses(full_model: nn.Module, base: nn.Module, task: Task,
                       ks: Sequence[int], layers: Sequence[str] = LAYERS) -> np.ndarray:
     """Held-out loss of W₀ + (ΔW_full)_k in each adapted layer, for every k in ``ks``.
@@ -801,22 +960,7 @@ def truncation_losses(full_model: nn.Module, base: nn.Module, task: Task,
     other parameters stay those of ``base``. Shows how few directions of ΔW the task needs.
     Used by chapter 5's widget and its static twin.
     """
-    deltas = delta_weights(full_model, base, layers)
-    max_k = min(min(D.shape) for D in deltas.values())
-    ks = [_check_int(k, "ks entries", low=1) for k in ks]
-    if any(k > max_k for k in ks):
-        raise ValueError(f"ks entries must be <= {max_k} (the smallest side of an adapted layer)")
-    model = copy.deepcopy(base)
-    modules = dict(model.named_modules())
-    W0 = {name: _weight(modules[name]).detach().clone() for name in layers}
-    svds = {name: np.linalg.svd(D, full_matrices=False) for name, D in deltas.items()}
-    losses = []
-    for k in ks:
-        for name, (U, s, Vh) in svds.items():
-            Dk = (U[:, :k] * s[:k]) @ Vh[:k]                # (out, in), the best rank-k ΔW
-            modules[name].weight.copy_(W0[name] + torch.as_tensor(Dk).to(W0[name]))
-        losses.append(evaluate(model, task)["loss"])
-    return np.array(losses)
+    return update_losses(base, task, delta_weights(full_model, base, layers), ks)
 
 
 def truncation_study(full: RunResult, base: nn.Module, task: Task, r_star: int,
@@ -913,14 +1057,35 @@ def _format_cell(value: object, spec: str | None) -> str:
     return f"{value:.4g}"
 
 
+# Chinese for the column names of chapter 5's tables: a header reads "English / 中文".
+HEADERS_ZH = {
+    "field": "欄位", "value": "值", "layer": "層", "method": "方法", "trainable": "可訓練參數",
+    "loss B": "任務 B 損失", "accuracy B": "任務 B 準確率", "ms / step": "毫秒／步",
+    "memory (KiB)": "記憶體 (KiB)", "memory (MiB)": "記憶體 (MiB)", "samples / s": "樣本／秒",
+    "oracle loss": "理想損失", "update": "更新量", "energy in r* directions": "r* 個方向的能量",
+    "relative error to ΔW*": "與 ΔW* 的相對誤差", "Eckart–Young floor": "Eckart–Young 下限",
+    "distance to best rank-r": "與最佳秩 r 近似的距離", "model": "模型",
+    "error as the loss sees it": "損失看得到的誤差",
+    "µs per batch of 256": "每批 256 筆的微秒數", "× base": "× 基礎模型",
+    "speed-up over the CPU": "相對於 CPU 的加速", "full fine-tuning": "完整微調",
+    "LoRA r = r*": "LoRA r = r*",
+}
+
+
+def _header(column: str) -> str:
+    zh = HEADERS_ZH.get(column)
+    return column if zh is None or zh == column else f"{column} / {zh}"
+
+
 def _table_cells(rows: Sequence[Mapping[str, object]], formats: Mapping[str, str] | None
                  ) -> tuple[list[str], list[list[str]]]:
+    """Headers (bilingual where ``HEADERS_ZH`` knows the column) and formatted cells."""
     if not rows:
         raise ValueError("rows must hold at least one row")
     formats = dict(formats or {})
     columns = list(rows[0])
     body = [[_format_cell(row.get(c, ""), formats.get(c)) for c in columns] for row in rows]
-    return columns, body
+    return [_header(c) for c in columns], body
 
 
 def markdown_table(rows: Sequence[Mapping[str, object]], formats: Mapping[str, str] | None = None
@@ -1007,8 +1172,14 @@ def gpu_report_html(result: Mapping[str, object]) -> str:
          for part in ("speedup_small", "speedup_full_size")],
         {"full fine-tuning": ".1f", "LoRA r = r*": ".1f"})
     memory = html.escape(str(result["runs"][0]["memory_kind"]))
-    note = f'<p><small>memory: {memory}</small></p>'
-    return label + runs._repr_html_() + note + speed._repr_html_()
+    note = (f'<p><small><span class="lang-en">memory: {memory}</span>'
+            f'<span class="lang-zh">記憶體：{memory}</span></small></p>')
+    speed_note = ('<p><small><span class="lang-en">The speed-ups compare GPU steps in bf16 '
+                  'autocast with CPU steps in float32 (the small configuration on one CPU '
+                  'thread): set-ups, not equal arithmetic.</span><span class="lang-zh">加速倍數比較的'
+                  '是 GPU 上 bf16 autocast 的步驟與 CPU 上 float32 的步驟（小型設定只用一個 CPU 執行緒）：'
+                  '比的是兩種執行環境，而不是相同的運算。</span></small></p>')
+    return label + runs._repr_html_() + note + speed._repr_html_() + speed_note
 
 
 def no_gpu_result_html() -> str:

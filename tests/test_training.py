@@ -102,6 +102,37 @@ def test_planted_update_has_the_stated_structure(ex):
         assert numerical_rank(D.double().numpy()) == min(D.shape)   # the noise is full rank
 
 
+def test_planted_low_rank_part_lives_on_live_units(ex):
+    config = ex["config"]
+    sensitivity = T.unit_sensitivity(ex["base"], ex["tasks"].X_b_train[:4096])
+    for name, D in ex["delta_star"].items():
+        sens = sensitivity[name]
+        assert sens.shape == (D.shape[0],) and torch.all(sens >= 0)
+        dead = sens <= config.live_threshold
+        # on a dead unit's row only the noise N is left: far smaller than L's rows
+        noise_rows = D[dead].norm(dim=1)
+        assert torch.all(noise_rows < 3 * config.noise * D.norm() / np.sqrt(D.shape[0]))
+    # a unit whose pre-activation is always very negative has sensitivity ≈ 0
+    model = copy.deepcopy(ex["base"])
+    with torch.no_grad():
+        model.fc1.bias[0] = -50.0
+    assert T.unit_sensitivity(model, ex["tasks"].X_b_train[:512], ["fc1"])["fc1"][0] < 1e-6
+
+
+def test_update_losses_oracle(ex):
+    """W₀ plus the full ΔW* solves task B; its best rank-r* part leaves only the noise's loss."""
+    D_star = {name: D.double().numpy() for name, D in ex["delta_star"].items()}
+    r_star = ex["config"].true_rank
+    full_rank = min(D.shape[0] for D in D_star.values())
+    losses = T.update_losses(ex["base"], ex["task_b"], D_star, [1, r_star, full_rank])
+    assert losses[2] < 1e-5
+    assert losses[0] > losses[1] > losses[2]
+    with pytest.raises(ValueError, match="ks entries"):
+        T.update_losses(ex["base"], ex["task_b"], D_star, [full_rank + 1])
+    with pytest.raises(ValueError, match="deltas"):
+        T.update_losses(ex["base"], ex["task_b"], {"fc1": np.ones((3, 3))}, [1])
+
+
 def test_task_b_is_solved_by_the_planted_update(ex):
     teacher_b = copy.deepcopy(ex["base"])
     with torch.no_grad():
@@ -138,7 +169,9 @@ def test_full_finetuning_update_is_low_rank(ex):
     r_star = ex["config"].true_rank
     for name, D in T.delta_weights(ex["full"].model, ex["base"]).items():
         s = np.linalg.svd(D, compute_uv=False)
-        assert energy_retained(s, r_star) > 0.9
+        # "most of its energy in r* directions", the chapter's bound; a full-rank update of
+        # this 32 × 32 layer would put about r*/32 = 6 % there
+        assert energy_retained(s, r_star) > 0.8
 
 
 # --- what is frozen, what trains ---------------------------------------------------------------
@@ -320,6 +353,45 @@ def test_autocast_only_on_cuda():
     assert T.autocast_dtype(torch.device("cuda"), amp=False) is None
 
 
+def test_bf16_training_steps_and_float32_evaluation(monkeypatch):
+    """The GPU's autocast branch, exercised on the CPU: bf16 steps still train, and the losses
+    the run reports are float32 evaluations, equal to evaluating the trained model afresh."""
+    config = tiny_config(n_train=512, n_eval=256, eval_every=10)
+    tasks = T.make_tasks(config)
+    model = T.build_model(config, seed_offset=7)
+    before = T.evaluate(model, tasks.task_a)["loss"]
+    monkeypatch.setattr(T, "autocast_dtype", lambda device, amp=True: torch.bfloat16)
+    run = T.train(model, tasks.task_a, config, steps=60, lr=1e-2, method="pretrain")
+    assert run.final["loss"] < 0.5 * before
+    assert run.final == T.evaluate(run.model, tasks.task_a)          # float32, not bf16
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        in_bf16 = T.evaluate(run.model, tasks.task_a)["loss"]
+    assert in_bf16 != run.final["loss"]          # so the comparison above could have failed
+
+
+def test_preset_environment_variable(monkeypatch):
+    monkeypatch.setattr(T, "get_device", lambda: torch.device("cpu"))
+    monkeypatch.setenv(T.PRESET_ENV, "full")
+    assert T.default_config() == T.full_config()
+    monkeypatch.setenv(T.PRESET_ENV, "small")
+    assert T.default_config() == T.small_config()
+    monkeypatch.setenv(T.PRESET_ENV, "huge")
+    with pytest.raises(ValueError, match=T.PRESET_ENV):
+        T.default_config()
+    monkeypatch.delenv(T.PRESET_ENV)
+    assert T.default_config() == T.small_config()
+
+
+def test_the_learning_rate_decays_along_a_cosine():
+    """Two runs that differ only in length: the longer one's first steps take larger steps
+    (its learning rate decays more slowly), so their parameters part after step 1."""
+    config = tiny_config(n_train=512, n_eval=256, eval_every=100)
+    tasks = T.make_tasks(config)
+    short = T.train(T.build_model(config), tasks.task_a, config, steps=20, lr=1e-2, method="x")
+    long = T.train(T.build_model(config), tasks.task_a, config, steps=200, lr=1e-2, method="x")
+    assert short.train_loss[0] == long.train_loss[0]                 # same start, same batch
+    assert short.train_loss[19] != long.train_loss[19]
+
 def test_presets_are_valid_and_differ_only_in_size():
     small, full = T.small_config(), T.full_config()
     assert small.target_modules == full.target_modules
@@ -327,6 +399,17 @@ def test_presets_are_valid_and_differ_only_in_size():
     assert any(r < small.true_rank for r in small.ranks)     # the story needs r < r* …
     assert any(r > small.true_rank for r in small.ranks)     # … and r > r*
     assert T.small_config(seed=3).seed == 3
+
+
+def test_library_leaves_the_global_rng_alone():
+    config = tiny_config(n_train=512, n_eval=256)
+    torch.manual_seed(123)
+    expected = torch.rand(4)
+    torch.manual_seed(123)
+    base = T.build_model(config)
+    T.finetune_lora(base, T.make_task_b(T.make_tasks(config), base)[0],
+                    config.replace(finetune_steps=10, warmup_steps=2), 2)
+    assert torch.equal(torch.rand(4), expected)
 
 
 def test_seed_everything_and_determinism():
@@ -364,6 +447,8 @@ def test_seed_everything_and_determinism():
     ("device", "gpu", ValueError), ("warmup_steps", 10**6, ValueError),
     ("lora_alpha", -2.0, ValueError), ("amp", "yes", TypeError), ("seed", -1, ValueError),
     ("cpu_threads", 0, ValueError), ("pretrain_steps", True, TypeError),
+    ("ranks", (8, 4, 16), ValueError), ("ranks", (1, 2, 4), ValueError),   # unsorted; no 2r* = 8
+    ("live_threshold", -0.1, ValueError),
 ])
 def test_bad_config_values_raise_clear_errors(field, value, error):
     with pytest.raises(error, match=f"config.{field}"):
@@ -403,7 +488,7 @@ def test_summary_rows_and_markdown_table(ex):
     assert rows[1]["trainable"] == ex["lora"][1].trainable
     table = T.markdown_table(rows, {"loss B": ".2e"})
     lines = table.splitlines()
-    assert len(lines) == 2 + len(rows) and lines[0].startswith("| method |")
+    assert len(lines) == 2 + len(rows) and lines[0].startswith("| method / 方法 |")
     assert f"{ex['full'].trainable:,}" in lines[2]
     assert format(ex["full"].final["loss"], ".2e") in lines[2]
     with pytest.raises(ValueError):
@@ -411,7 +496,7 @@ def test_summary_rows_and_markdown_table(ex):
     shown = T.Table(rows, {"loss B": ".2e"})
     assert str(shown) == table and shown._repr_markdown_() == table
     page = shown._repr_html_()
-    assert page.count("<tr>") == 1 + len(rows) and "<th>method</th>" in page
+    assert page.count("<tr>") == 1 + len(rows) and "<th>method / 方法</th>" in page
     assert format(ex["full"].final["loss"], ".2e") in page
     assert "&lt;b&gt;" in T.Table([{"x": "<b>"}])._repr_html_()      # text is escaped
     with pytest.raises(ValueError):
@@ -432,7 +517,8 @@ def test_gpu_script_dry_run_on_cpu(tmp_path):
     assert {"date", "hardware", "software", "config", "runs", "speedup_small",
             "speedup_full_size"} <= set(data)
     assert [(run["method"], run["r"]) for run in data["runs"]] == [("full", None), ("lora", 1),
-                                                                   ("lora", 4)]
+                                                                   ("lora", 4), ("lora", 8)]
+    assert "bf16" in data["speedup_small"]["note"] and "float32" in data["speedup_small"]["note"]
     for run in data["runs"]:
         assert run["samples_per_s"] == pytest.approx(
             data["config"]["batch_size"] / (run["time_per_step_ms"] / 1e3))
