@@ -111,18 +111,18 @@ def check_rank_bounds(max_rank_product: Any, max_rank_sum: Any) -> Feedback:
                         f"正確：A @ B 的秩最多 {expected_p}，C + D 最多 {expected_s}，"
                         "而一般的隨機矩陣都能達到這兩個上界。")
     en, zh = [], []
-    if p > expected_p:
-        en.append(f"A @ B: {p} is too large; every column of A B is a combination of A's columns.")
-        zh.append(f"A @ B：{p} 太大了；A B 的每一行都是 A 各行的線性組合。")
-    elif p < expected_p:
-        en.append(f"A @ B: {p} is not the largest possible rank; random matrices of these ranks do better.")
-        zh.append(f"A @ B：{p} 不是最大可能的秩；隨機取這些秩的矩陣，能達到更大的秩。")
-    if s > expected_s:
-        en.append(f"C + D: {s} is too large; think of the column spaces, and of the shape.")
-        zh.append(f"C + D：{s} 太大了；想想兩者的行空間，也別忘了矩陣的形狀。")
-    elif s < expected_s:
-        en.append(f"C + D: {s} is not the largest possible rank; random matrices of these ranks do better.")
-        zh.append(f"C + D：{s} 不是最大可能的秩；隨機取這些秩的矩陣，能達到更大的秩。")
+    hints = [("A @ B", p, expected_p, "every column of A B is a combination of A's columns.",
+              "A B 的每一行都是 A 各行的線性組合。"),
+             ("C + D", s, expected_s, "think of the column spaces, and of the shape.",
+              "想想兩者的行空間，也別忘了矩陣的形狀。")]
+    for name, given, expected, why_en, why_zh in hints:
+        if given > expected:
+            en.append(f"{name}: {given} is too large; {why_en}")
+            zh.append(f"{name}：{given} 太大了；{why_zh}")
+        elif given < expected:
+            en.append(f"{name}: {given} is not the largest possible rank; random matrices of these "
+                      "ranks do better.")
+            zh.append(f"{name}：{given} 不是最大可能的秩；隨機取這些秩的矩陣，能達到更大的秩。")
     return Feedback(False, " ".join(en), "".join(zh))
 
 
