@@ -13,7 +13,7 @@ import numbers
 
 import numpy as np
 
-from ._validate import as_int
+from ._validate import as_int, check_positive_number
 from .linalg import best_rank_k
 
 __all__ = [
@@ -89,21 +89,13 @@ def _as_image(x: object, name: str) -> np.ndarray:
     return a
 
 
-def _as_peak(peak: object) -> float:
-    if isinstance(peak, bool) or not isinstance(peak, numbers.Real):
-        raise TypeError(f"peak must be a positive number, got {peak!r}")
-    if not math.isfinite(peak) or peak <= 0:
-        raise ValueError(f"peak must be a finite number > 0, got {peak!r}")
-    return float(peak)
-
-
 def psnr_from_sse(sse: float, size: int, peak: float = 1.0) -> float:
     """PSNR from a sum of squared errors over ``size`` pixel values: 10 log₁₀(peak² · size / sse).
 
     ``sse = 0`` gives ``inf``. Lets the chapter-3 widget and the Eckart–Young identity
     (sse = Σ_{i>k} σ_i²) share one formula with ``psnr``.
     """
-    peak = _as_peak(peak)
+    peak = check_positive_number(peak, "peak")
     size = as_int(size, "size")
     if size < 1:
         raise ValueError(f"size must be >= 1, got {size}")
