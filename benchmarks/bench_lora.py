@@ -9,14 +9,16 @@ Measured, side by side in the same process:
   ``full`` (every weight trainable), ``ours`` (``apply_lora``), ``peft`` (``get_peft_model``),
   and ``ours_dropout`` (``apply_lora`` with LoRA dropout 0.1);
 - inference (``torch.inference_mode``) of the ``base`` model, ``ours_merged`` (every LoRA layer
-  merged) and ``ours_unmerged``.
+  merged), ``ours_unloaded`` (merged, then ``merge_and_unload``: plain ``nn.Linear`` layers again,
+  as PEFT's ``merge_and_unload``) and ``ours_unmerged``.
 
 Method: training steps and inference calls are timed as two separate groups. Within a group the
 contenders run in interleaved rounds (in a new random order every round, so that none always
 runs in the caches another one left) with a short pause between them; each round times a block of consecutive calls of each contender
 (about ``BLOCK_S`` seconds, the number of calls fixed per contender after the warm-up) and keeps
-the time per call. We report medians over rounds and, for each pair, the median of the per-round ratios (which
-cancels slow drifts of the machine). PyTorch runs on one thread (``torch.set_num_threads(1)``): the
+the time per call (``lowrank_utils.runtime.interleaved_times``, the book's one timer). We report
+medians over rounds and, for each pair, the median of the per-round ratios (which cancels slow
+drifts of the machine). PyTorch runs on one thread (``torch.set_num_threads(1)``): the
 machine this was written on has 2 cores shared with other work, and idle threads spinning between
 calls distort multi-threaded timings. Speed is claimed only here, never in timed tests.
 
@@ -30,7 +32,6 @@ import datetime as dt
 import json
 import os
 import platform
-import random
 import statistics
 import time
 from pathlib import Path
@@ -41,7 +42,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")   # PEFT must never reach the netwo
 import torch
 from torch import nn
 
-from lowrank_utils import apply_lora, count_parameters, merge_lora
+from lowrank_utils import apply_lora, count_parameters, merge_and_unload, merge_lora
+from lowrank_utils.runtime import interleaved_times, median_ratio
 
 try:
     import peft
@@ -103,6 +105,7 @@ def contenders(d: int) -> dict[str, tuple[str, Callable[[], None], int]]:
     ours = apply_lora(copy.deepcopy(base), TARGETS, r=R, alpha=ALPHA)
     ours_dropout = apply_lora(copy.deepcopy(base), TARGETS, r=R, alpha=ALPHA, dropout=DROPOUT)
     merged = merge_lora(apply_lora(copy.deepcopy(base), TARGETS, r=R, alpha=ALPHA))
+    unloaded = merge_and_unload(apply_lora(copy.deepcopy(base), TARGETS, r=R, alpha=ALPHA))
     unmerged = apply_lora(copy.deepcopy(base), TARGETS, r=R, alpha=ALPHA)
     out = {
         "full": ("train", train_step(full, x, y), count_parameters(full, True)),
@@ -111,6 +114,7 @@ def contenders(d: int) -> dict[str, tuple[str, Callable[[], None], int]]:
                          count_parameters(ours_dropout, True)),
         "base": ("infer", inference(base, x), 0),
         "ours_merged": ("infer", inference(merged, x), 0),
+        "ours_unloaded": ("infer", inference(unloaded, x), 0),
         "ours_unmerged": ("infer", inference(unmerged, x), 0),
     }
     if peft is not None:
@@ -121,27 +125,10 @@ def contenders(d: int) -> dict[str, tuple[str, Callable[[], None], int]]:
 
 
 def measure(calls: dict[str, Callable[[], None]]) -> dict[str, list[float]]:
-    """Seconds per call for each contender, one value per round, interleaved rounds."""
-    names = list(calls)
-    inner: dict[str, int] = {}
-    for name in names:                       # warm-up (allocator, AdamW state), then block size
-        for _ in range(3):
-            calls[name]()
-        start = time.perf_counter()
-        calls[name]()
-        inner[name] = max(3, round(BLOCK_S / (time.perf_counter() - start)))
-    times: dict[str, list[float]] = {name: [] for name in names}
-    shuffle = random.Random(0).shuffle
-    for _ in range(ROUNDS):
-        order = names[:]
-        shuffle(order)                       # no contender always follows the same one
-        for name in order:
-            time.sleep(PAUSE_S)
-            start = time.perf_counter()
-            for _ in range(inner[name]):
-                calls[name]()
-            times[name].append((time.perf_counter() - start) / inner[name])
-    return times
+    """Seconds per call for each contender, one value per round, interleaved rounds in a new
+    random order each round, blocks of about ``BLOCK_S`` seconds, three warm-up calls."""
+    return interleaved_times(calls, ROUNDS, block_s=BLOCK_S, pause_s=PAUSE_S, order="shuffle",
+                             warmup=3)
 
 
 RATIOS = [  # (numerator, denominator): < 1 means the numerator is faster
@@ -150,6 +137,7 @@ RATIOS = [  # (numerator, denominator): < 1 means the numerator is faster
     ("peft", "full"),
     ("ours_dropout", "ours"),
     ("ours_merged", "base"),
+    ("ours_unloaded", "base"),
     ("ours_unmerged", "base"),
 ]
 
@@ -193,10 +181,7 @@ def main() -> dict:
                 entry["trainable_parameters"][name] = trainable
         for a, b in RATIOS:
             if a in times and b in times:
-                per_round = [ta / tb for ta, tb in zip(times[a], times[b])]
-                q1, _, q3 = statistics.quantiles(per_round, n=4)
-                entry["ratios"][f"{a}/{b}"] = {"median": statistics.median(per_round),
-                                              "q1": q1, "q3": q3}
+                entry["ratios"][f"{a}/{b}"] = median_ratio(times, a, b)
         result["widths"][str(d)] = entry
     result["wall_s"] = time.perf_counter() - started
     return result

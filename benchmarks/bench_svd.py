@@ -32,6 +32,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")      # before NumPy is imported
 
 import datetime as dt  # noqa: E402
+import itertools  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
@@ -48,12 +49,9 @@ import numpy as np  # noqa: E402
 from lowrank_utils import approximation_error, randomized_svd  # noqa: E402
 from lowrank_utils.images import load_photo  # noqa: E402
 from lowrank_utils.plotting import use_book_style  # noqa: E402
-from lowrank_utils.widgets.image import (  # noqa: E402
-    BLOCK,
-    compression_step,
-    image_explorer,
-    image_svd,
-)
+from lowrank_utils.images import BLOCK, compression_step, image_svd  # noqa: E402
+from lowrank_utils.runtime import interleaved_times, median_ratio  # noqa: E402
+from lowrank_utils.widgets.image import image_explorer  # noqa: E402
 
 KS = (1, 10, 50, 150, 272, 400, 512)   # slider positions visited in every round
 WORST_K = 256 + BLOCK // 2          # farthest from a stored A_k: the longest product (16 factors)
@@ -67,25 +65,15 @@ PAUSE_S = 0.05                      # pause between contenders
 RESULTS = Path(__file__).with_name("results") / "svd_cpu.json"
 
 
-def interleaved(calls: dict[str, Callable[[int], object]], rounds: int) -> dict[str, list[float]]:
-    """Seconds per call of each contender, one value per round; the order rotates each round."""
-    names = list(calls)
-    times: dict[str, list[float]] = {name: [] for name in names}
-    for name in names:                              # warm-up: imports, caches, first draw
-        calls[name](0)
-    for r in range(rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
-        for name in order:
-            time.sleep(PAUSE_S)
-            start = time.perf_counter()
-            calls[name](r)
-            times[name].append(time.perf_counter() - start)
-    return times
+def interleaved(calls: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
+    """Seconds per call of each contender, one per round: the book's one timer
+    (``runtime.interleaved_times``), one call per block, the order rotating, a pause between."""
+    return interleaved_times(calls, rounds, inner=1, pause_s=PAUSE_S, order="rotate")
 
 
 def ratio(times: dict[str, list[float]], slow: str, fast: str) -> float:
     """Median over rounds of the per-round ratio slow / fast."""
-    return statistics.median(a / b for a, b in zip(times[slow], times[fast]))
+    return median_ratio(times, slow, fast)["median"]
 
 
 def bench_slider() -> dict:
@@ -93,17 +81,17 @@ def bench_slider() -> dict:
     svd = image_svd(A)
     box = image_explorer(A, k=KS[0])
 
-    def cached(_: int) -> None:
+    def cached() -> None:
         for k in KS:
             compression_step(svd, k)
 
-    def recompute(_: int) -> None:
+    def recompute() -> None:
         for k in KS:
             U, s, Vh = np.linalg.svd(A, full_matrices=False)     # what caching avoids
             A_k = (U[:, :k] * s[:k]) @ Vh[:k]                    # (m, n)
             _ = A - A_k
 
-    def update(_: int) -> None:
+    def update() -> None:
         for k in KS:
             box.slider.value = k                                 # the observer runs update()
 
@@ -156,12 +144,14 @@ def bench_randomized() -> dict:
     k = RSVD_K
     factors: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
-    def full(_: int) -> None:
+    def full() -> None:
         U, s, Vh = np.linalg.svd(A, full_matrices=False)
         U[:, :k], s[:k], Vh[:k]
 
-    def randomized(r: int) -> None:
-        factors.append(randomized_svd(A, k, seed=r))     # errors are measured after the timing
+    seeds = itertools.count()                            # a new seed for every call
+
+    def randomized() -> None:
+        factors.append(randomized_svd(A, k, seed=next(seeds)))   # errors measured after timing
 
     times = interleaved({"full": full, "randomized": randomized}, RSVD_ROUNDS)
     optimal = approximation_error(A, k, "fro")

@@ -1,6 +1,6 @@
 """Chapter 5 on a GPU: the full configuration once, and the speed-up over the CPU (one script).
 
-What it runs, all with the functions of ``lowrank_utils.training`` (the chapter's own code):
+What it runs, all with the functions of ``lowrank_utils.experiment`` (the chapter's own code):
 
 1. ``full_config()`` on the GPU: pre-training on task A, the planted update ΔW*, full
    fine-tuning and LoRA at every rank of the preset. Recorded per run: trainable parameters,
@@ -17,14 +17,13 @@ versions and the date; chapter 5 shows it as a table labelled as measured there.
 Run on a machine with a CUDA GPU:      python benchmarks/gpu_run.py
 Exercise the script without a GPU:     python benchmarks/gpu_run.py --dry-run [--out DIR]
 (a tiny configuration on the CPU, written to a temporary folder and marked "dry_run": the book
-ignores such files; tests/test_training.py runs it this way).
+ignores such files; tests/test_gpu_run.py runs it this way).
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import datetime as dt
-import json
 import os
 import platform
 import sys
@@ -34,8 +33,7 @@ from pathlib import Path
 
 import torch
 
-from lowrank_utils.training import (
-    RESULTS_DIR,
+from lowrank_utils.experiment import (
     RunResult,
     TrainingConfig,
     build_model,
@@ -50,6 +48,7 @@ from lowrank_utils.training import (
     run_experiment,
     small_config,
 )
+from lowrank_utils.results import RESULTS_DIR, write_gpu_result
 
 MIB = 2**20
 FULL_SIZE_CPU_STEPS = 40      # timing-only steps of the full-size model on the CPU
@@ -104,15 +103,6 @@ def _hardware(device: torch.device) -> dict[str, object]:
     return info
 
 
-def _output_path(folder: Path, date: str) -> Path:
-    path = folder / f"gpu_{date}.json"
-    n = 2
-    while path.exists():
-        path = folder / f"gpu_{date}-{n}.json"
-        n += 1
-    return path
-
-
 def main(argv: list[str] | None = None) -> Path:
     """Run the benchmark; return the path of the JSON file written."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -139,7 +129,6 @@ def main(argv: list[str] | None = None) -> Path:
         assert config.true_rank in config.ranks, "the speed-up compares LoRA at r*"
         small_gpu, small_cpu = small_config(device="cuda"), small_config(device="cpu")
         out = args.out or RESULTS_DIR
-    out.mkdir(parents=True, exist_ok=True)
 
     print(f"[1/3] {config.name} configuration on {device} …", flush=True)
     ex = run_experiment(config)
@@ -190,8 +179,7 @@ def main(argv: list[str] | None = None) -> Path:
                                       "steps in float32 on all CPU threads"},
         "seconds": time.perf_counter() - started,
     }
-    path = _output_path(out, now.date().isoformat())
-    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path = write_gpu_result(result, out)
     print(f"wrote {path} in {result['seconds']:.0f} s")
     return path
 

@@ -1,16 +1,23 @@
 """lowrank_utils: the shared code of the course book "From Rank to LoRA / 從矩陣的秩到 LoRA".
 
-One module per concern:
+Two layers, one module per concern. The **core** never imports a view (nor ipywidgets):
 
-- ``linalg``     rank, SVD, best low-rank approximation, randomized SVD      (chapters 1-3)
-- ``plotting``   the book's figure style, Chinese font, shared figures       (all chapters)
-- ``images``     the shipped photograph, PSNR, colour channel by channel     (chapter 3)
-- ``competitors`` random, greedy and ALS rank-k rivals of the truncated SVD  (chapter 3)
-- ``exercises``  self-checking exercises with bilingual feedback             (all chapters)
-- ``widgets``    ipywidgets explorers whose update functions are testable    (chapters 1-5)
-- ``lora``       LoRALinear, apply_lora, count_parameters, get_device        (chapters 4-5)
-- ``training``   the planted-rank experiment: config presets, training loop   (chapter 5)
-- ``results``    the measured numbers the book quotes (benchmarks/results)   (chapters 3-5)
+- ``_validate``   the one set of input checks (one rule per kind of argument)    (everywhere)
+- ``linalg``      rank, SVD, best low-rank approximation, randomized SVD         (chapters 1-3)
+- ``competitors`` random, greedy and ALS rank-k rivals of the truncated SVD     (chapter 3)
+- ``images``      the photograph, PSNR, colour, the image SVD cache (ImageSVD)   (chapter 3)
+- ``budget``      model shapes, LoRA parameter and memory counts (no torch)      (chapters 4-5)
+- ``lora``        LoRALinear, apply_lora, merge / unmerge / unload, state dicts  (chapters 4-5)
+- ``runtime``     device, seeding, thread limits, the one interleaved timer      (chapters 4-5)
+- ``experiment``  chapter 5: config, data and tasks, the loop, analysis          (chapter 5)
+- ``results``     reading and writing every measured result (benchmarks/results) (chapters 3-5)
+- ``report``      the one table renderer (HTML and Markdown, both languages)     (chapters 3-5)
+
+The **views** sit on top and import the core, never the reverse:
+
+- ``plotting``    the book's figure style, Chinese font, shared figures         (all chapters)
+- ``widgets``     ipywidgets explorers whose computations live in the core       (chapters 1-5)
+- ``exercises``   self-checking exercises with bilingual feedback               (all chapters)
 
 The PyTorch names are imported lazily, so chapters 1-3 never pay for importing torch.
 """
@@ -40,7 +47,8 @@ _LAZY = {
     "LoRALinear": "lora",
     "apply_lora": "lora",
     "count_parameters": "lora",
-    "get_device": "lora",
+    "get_device": "runtime",
+    "merge_and_unload": "lora",
     "lora_state_dict": "lora",
     "load_lora_state_dict": "lora",
     "merge_lora": "lora",

@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_int, as_matrix, check_rank_k
+from ._validate import as_matrix, check_int, check_rank_k, check_seed
 
 __all__ = ["random_rank_k", "greedy_rank_k", "als_rank_k"]
 
 
 def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise TypeError(f"seed must be an int, a numpy Generator or None, got {seed!r}")
-    return np.random.default_rng(seed)
+    seed = check_seed(seed, allow_generator=True)
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
 def random_rank_k(A: np.ndarray, k: int,
@@ -69,9 +66,7 @@ def als_rank_k(A: np.ndarray, k: int, n_iter: int = 30,
     """
     A = as_matrix(A)
     k = check_rank_k(k, A.shape)
-    n_iter = as_int(n_iter, "n_iter")
-    if n_iter < 1:
-        raise ValueError(f"n_iter must be >= 1, got {n_iter}")
+    n_iter = check_int(n_iter, "n_iter", low=1, high=10_000)
     L = _rng(seed).standard_normal((A.shape[0], k))          # (m, k)
     for _ in range(n_iter):
         R = np.linalg.lstsq(L, A, rcond=None)[0]             # (k, n)

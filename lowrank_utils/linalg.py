@@ -8,18 +8,23 @@ References: Eckart & Young (1936); Mirsky (1960); Halko, Martinsson & Tropp (201
 """
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
 from ._validate import (
-    as_int,
     as_matrix,
     as_singular_values,
+    check_int,
     check_positive_int,
     check_rank_k,
+    check_real,
+    check_seed,
 )
+
+#: Upper bound on ``randomized_svd``'s power iterations: beyond a few dozen they change nothing
+#: (each one squares the decay of the spectrum again) and only cost time.
+MAX_POWER_ITERATIONS = 100
 
 __all__ = [
     "numerical_rank",
@@ -60,10 +65,8 @@ def numerical_rank(A: np.ndarray, tol: float | None = None) -> int:
     s = np.linalg.svd(A, compute_uv=False)
     if tol is None:
         tol = default_tolerance(A, s)
-    elif isinstance(tol, bool) or not isinstance(tol, numbers.Real):
-        raise TypeError(f"tol must be a number >= 0 or None, got {tol!r}")
-    elif not np.isfinite(tol) or tol < 0:
-        raise ValueError(f"tol must be a finite number >= 0 or None, got {tol!r}")
+    else:
+        tol = check_real(tol, "tol (a number >= 0, or None)", low=0.0)
     return int(np.sum(s > tol))
 
 
@@ -112,9 +115,9 @@ def approximation_error(A: np.ndarray, k: int, norm: str | int = "fro") -> float
         raise ValueError(f"norm must be 'fro' or 2, got {norm!r}")
     s = np.linalg.svd(A, compute_uv=False)
     tail = s[k:]
-    if norm == "fro":
-        return float(np.sqrt(np.sum(tail**2)))
-    return float(tail[0]) if tail.size else 0.0
+    if norm == 2 or not tail.size or tail[0] == 0:
+        return float(tail[0]) if tail.size else 0.0
+    return float(tail[0] * np.sqrt(np.sum((tail / tail[0]) ** 2)))   # scaled: no overflow in σ²
 
 
 def energy_retained(s: np.ndarray, k: int) -> float:
@@ -123,13 +126,9 @@ def energy_retained(s: np.ndarray, k: int) -> float:
     It equals 1 − ‖A − A_k‖_F² / ‖A‖_F². Used in chapter 3, section "Choosing k".
     """
     s = as_singular_values(s)
-    k = as_int(k, "k")
-    if not 1 <= k <= s.size:
-        raise ValueError(f"k must satisfy 1 <= k <= len(s) = {s.size}, got k={k}")
-    total = float(np.sum(s**2))
-    if total == 0.0:
-        raise ValueError("s must not be all zeros: the energy of a zero matrix is 0")
-    return float(np.sum(np.sort(s)[::-1][:k] ** 2) / total)
+    k = check_int(k, "k", low=1, high=s.size)
+    s2 = _scaled_squares(s)                  # σ_i² / σ_max², descending: no overflow
+    return float(np.sum(s2[:k]) / np.sum(s2))
 
 
 def k_for_energy(s: np.ndarray, fraction: float) -> int:
@@ -138,18 +137,19 @@ def k_for_energy(s: np.ndarray, fraction: float) -> int:
     Used in chapter 3 ("Choosing k") and its exercises.
     """
     s = as_singular_values(s)
-    if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real):
-        raise TypeError(f"fraction must be a number in (0, 1], got {fraction!r}")
-    fraction = float(fraction)
-    if not (0.0 < fraction <= 1.0):
-        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
-    s2 = np.sort(s)[::-1] ** 2
-    total = s2.sum()
-    if total == 0.0:
-        raise ValueError("s must not be all zeros: the energy of a zero matrix is 0")
-    cumulative = np.cumsum(s2) / total
+    fraction = check_real(fraction, "fraction", low=0.0, high=1.0, low_open=True)
+    s2 = _scaled_squares(s)
+    cumulative = np.cumsum(s2) / np.sum(s2)
     # A tiny slack so that fraction=1.0 is reached despite rounding in the cumulative sum.
     return int(np.searchsorted(cumulative, fraction - 1e-12) + 1)
+
+
+def _scaled_squares(s: np.ndarray) -> np.ndarray:
+    """(σ_i / σ_max)², sorted descending: energies whose ratios do not overflow or underflow."""
+    s = np.sort(s)[::-1]
+    if s[0] == 0.0:
+        raise ValueError("s must not be all zeros: the energy of a zero matrix is 0")
+    return (s / s[0]) ** 2
 
 
 def _check_shape_and_k(m: object, n: object, k: object) -> tuple[int, int, int]:
@@ -174,7 +174,7 @@ def compression_ratio(m: int, n: int, k: int) -> float:
     Above 1 the factors are smaller than the matrix. Used in chapter 3.
     """
     m, n, k = _check_shape_and_k(m, n, k)
-    return (m * n) / storage_cost(m, n, k)
+    return (m * n) / (k * (m + n + 1))
 
 
 def break_even_rank(m: int, n: int) -> float:
@@ -203,17 +203,9 @@ def randomized_svd(
     A = as_matrix(A)
     m, n = A.shape
     k = check_rank_k(k, A.shape)
-    oversample = as_int(oversample, "oversample")
-    if oversample < 0:
-        raise ValueError(f"oversample must be >= 0, got {oversample}")
-    n_iter = as_int(n_iter, "n_iter")
-    if n_iter < 0:
-        raise ValueError(f"n_iter must be >= 0, got {n_iter}")
-    if seed is not None and (isinstance(seed, bool)
-                             or not isinstance(seed, (int, np.integer, np.random.Generator))):
-        raise TypeError(f"seed must be an int, a numpy Generator or None, got {seed!r}")
-    if isinstance(seed, (int, np.integer)) and seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed}")
+    oversample = check_int(oversample, "oversample", low=0)
+    n_iter = check_int(n_iter, "n_iter", low=0, high=MAX_POWER_ITERATIONS)
+    seed = check_seed(seed, allow_generator=True)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
     ell = min(k + oversample, m, n)                 # sketch width

@@ -15,7 +15,8 @@ Convention. We follow the paper and the reference codebases (loralib, Hugging Fa
 store the transposes of these matrices under the same names; chapter 4 has a crosswalk.)
 
 Names in the book: ``LoRALinear``, ``apply_lora``, ``count_parameters``, ``lora_state_dict``,
-``load_lora_state_dict``, ``merge_lora``, ``unmerge_lora``, ``get_device``.
+``load_lora_state_dict``, ``merge_lora``, ``unmerge_lora``, ``merge_and_unload``. (The device helper,
+``get_device``, lives in ``runtime``.)
 
 References:
     Hu, Shen, Wallis, Allen-Zhu, Li, Wang, Wang & Chen (2021), "LoRA: Low-Rank Adaptation of
@@ -27,15 +28,13 @@ References:
 from __future__ import annotations
 
 import math
-import numbers
 from collections import OrderedDict
 from typing import Iterable, Iterator, Mapping
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ._validate import as_int, check_positive_number
+from ._validate import check_bool, check_positive_int, check_positive_number, check_real
 
 __all__ = [
     "LoRALinear",
@@ -46,25 +45,14 @@ __all__ = [
     "load_lora_state_dict",
     "merge_lora",
     "unmerge_lora",
-    "get_device",
+    "merge_and_unload",
 ]
 
 _LORA_PARAMS = ("lora_A", "lora_B")
 
 
-def _check_r(r: object) -> int:
-    r = as_int(r, "r")
-    if r < 1:
-        raise ValueError(f"r (the LoRA rank) must be an integer >= 1, got r={r}")
-    return r
-
-
 def _check_dropout(dropout: object) -> float:
-    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real):
-        raise TypeError(f"dropout must be a probability in [0, 1), got {dropout!r}")
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must satisfy 0 <= dropout < 1, got dropout={dropout!r}")
-    return float(dropout)
+    return check_real(dropout, "dropout", low=0.0, high=1.0, high_open=True)
 
 
 class LoRALinear(nn.Module):
@@ -99,9 +87,9 @@ class LoRALinear(nn.Module):
         super().__init__()
         if not isinstance(base, nn.Linear):
             raise TypeError(f"base must be a torch.nn.Linear layer, got {type(base).__name__}")
-        self.r = _check_r(r)
+        self.r = check_positive_int(r, "r")
         self.alpha = float(self.r) if alpha is None else check_positive_number(alpha, "alpha")
-        self.rslora = bool(rslora)
+        self.rslora = check_bool(rslora, "rslora")
         self.scaling = self.alpha / (math.sqrt(self.r) if self.rslora else self.r)
         p = _check_dropout(dropout)
         self.base = base
@@ -193,9 +181,10 @@ def apply_lora(model: nn.Module, target_modules: Iterable[str] | str, r: int,
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     names = _target_names(target_modules)
-    r = _check_r(r)
+    r = check_positive_int(r, "r")
     alpha = None if alpha is None else check_positive_number(alpha, "alpha")
     dropout = _check_dropout(dropout)
+    rslora = check_bool(rslora, "rslora")
 
     hits: dict[str, nn.Module] = {}
     used: set[str] = set()
@@ -238,11 +227,14 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    trainable_only = check_bool(trainable_only, "trainable_only")
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
 def lora_layers(model: nn.Module) -> Iterator[tuple[str, LoRALinear]]:
     """(name, layer) for every ``LoRALinear`` in ``model``."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     for name, module in model.named_modules():
         if isinstance(module, LoRALinear):
             yield name, module
@@ -259,6 +251,28 @@ def unmerge_lora(model: nn.Module) -> nn.Module:
     """``unmerge()`` every LoRA layer of ``model`` in place; returns ``model``."""
     for _, layer in lora_layers(model):
         layer.unmerge()
+    return model
+
+
+def merge_and_unload(model: nn.Module) -> nn.Module:
+    """Merge every LoRA layer and put its base ``nn.Linear`` back in its place, in place.
+
+    Like PEFT's ``merge_and_unload``: the result has no ``LoRALinear`` left, only plain
+    ``nn.Linear`` layers holding W₀ + scaling · B A, so inference runs at the base model's speed
+    (no extra module call per layer). The adapters are gone: keep ``lora_state_dict(model)``
+    first if you need them again. Returns ``model`` (or the base layer, if ``model`` itself is a
+    ``LoRALinear``). Used in chapters 4-5 and ``benchmarks/bench_lora.py``.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(model, LoRALinear):
+        model.merge()
+        return model.base
+    for qualified, layer in list(lora_layers(model)):
+        layer.merge()
+        parent_name, _, child = qualified.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        setattr(parent, child, layer.base)
     return model
 
 
@@ -305,16 +319,3 @@ def load_lora_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor]) ->
     for key, value in state.items():
         params[key].copy_(value)
     return model
-
-
-def get_device() -> torch.device:
-    """The book's one device helper: CUDA if available, then Apple's MPS, then the CPU.
-
-    Used in chapter 5.
-    """
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")

@@ -12,13 +12,10 @@ from lowrank_utils.competitors import als_rank_k, greedy_rank_k, random_rank_k
 SLACK = 1 + 1e-10     # rounding only: a competitor may tie the optimum, never beat it
 
 
-def test_matrix(m: int, n: int, r: int, seed: int) -> np.ndarray:
+def make_matrix(m: int, n: int, r: int, seed: int) -> np.ndarray:
     """Non-square, non-symmetric, rank r ≤ min(m, n) (rank-deficient when r < min(m, n))."""
     rng = np.random.default_rng(seed)
     return rng.standard_normal((m, r)) @ np.diag(0.7 ** np.arange(r)) @ rng.standard_normal((r, n))
-
-
-test_matrix.__test__ = False   # a helper, not a test
 
 
 @settings(max_examples=40, deadline=None)
@@ -26,7 +23,7 @@ test_matrix.__test__ = False   # a helper, not a test
 def test_no_competitor_beats_the_truncated_svd(m, n, seed, data):
     r = data.draw(st.integers(1, min(m, n)))
     k = data.draw(st.integers(1, min(m, n)))
-    A = test_matrix(m, n, r, seed)
+    A = make_matrix(m, n, r, seed)
     best_fro = approximation_error(A, k, "fro")
     best_two = approximation_error(A, k, 2)
     for L, R in (random_rank_k(A, k, seed=seed), greedy_rank_k(A, k),
@@ -39,20 +36,20 @@ def test_no_competitor_beats_the_truncated_svd(m, n, seed, data):
 
 
 def test_als_reaches_the_optimum():
-    A = test_matrix(40, 25, 10, seed=1)
+    A = make_matrix(40, 25, 10, seed=1)
     L, R = als_rank_k(A, 3, n_iter=200, seed=0)
     assert np.allclose(L @ R, best_rank_k(A, 3), atol=1e-6)
 
 
 def test_greedy_exact_at_the_rank():
-    A = test_matrix(15, 9, 4, seed=2)
+    A = make_matrix(15, 9, 4, seed=2)
     L, R = greedy_rank_k(A, 4)
     assert np.allclose(L.T @ L, np.eye(4))
     assert np.allclose(L @ R, A)
 
 
 def test_greedy_stops_on_a_rank_deficient_matrix():
-    A = test_matrix(8, 6, 2, seed=3)
+    A = make_matrix(8, 6, 2, seed=3)
     L, R = greedy_rank_k(A, 5)
     assert np.allclose(L @ R, A)
     assert np.linalg.matrix_rank(L @ R) == 2
@@ -67,14 +64,14 @@ def test_greedy_picks_the_longest_column_first():
 
 
 def test_random_is_least_squares_for_its_column_space():
-    A = test_matrix(20, 12, 6, seed=4)
+    A = make_matrix(20, 12, 6, seed=4)
     L, R = random_rank_k(A, 3, seed=0)
     residual = A - L @ R
     assert np.allclose(L.T @ residual, 0.0, atol=1e-10)      # normal equations
 
 
 def test_seeds():
-    A = test_matrix(10, 7, 5, seed=5)
+    A = make_matrix(10, 7, 5, seed=5)
     for f in (random_rank_k, als_rank_k):
         first, second = f(A, 2, seed=3), f(A, 2, seed=np.random.default_rng(3))
         assert all(np.array_equal(x, y) for x, y in zip(first, second))

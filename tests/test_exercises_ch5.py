@@ -13,7 +13,7 @@ from lowrank_utils import best_rank_k
 from lowrank_utils.exercises import ch5
 from lowrank_utils.exercises.core import Feedback
 from lowrank_utils.lora import apply_lora, count_parameters
-from lowrank_utils.training import build_model, full_config, small_config, training_memory_bytes
+from lowrank_utils.experiment import build_model, full_config, small_config, training_memory_bytes
 
 MALFORMED = [None, "abc", [1, "x"], {"a": 1}, np.array([np.nan, 1.0]), object(), [[1, 2], [3]],
              float("inf"), "", []]

@@ -188,16 +188,16 @@ def test_properties_on_arbitrary_matrices(A):
         (lambda: best_rank_k(np.eye(3), 1.5), TypeError, "k must be an integer"),
         (lambda: best_rank_k(np.eye(3), True), TypeError, "k must be an integer"),
         (lambda: approximation_error(np.eye(3), 1, norm="nuc"), ValueError, "norm must be 'fro' or 2"),
-        (lambda: energy_retained([3.0, 1.0], 3), ValueError, "k must satisfy"),
+        (lambda: energy_retained([3.0, 1.0], 3), ValueError, "k must satisfy 1 <= k <= 2"),
         (lambda: energy_retained([0.0, 0.0], 1), ValueError, "all zeros"),
         (lambda: energy_retained([-1.0, 1.0], 1), ValueError, "non-negative"),
-        (lambda: k_for_energy([3.0, 1.0], 0.0), ValueError, "fraction must be in (0, 1]"),
-        (lambda: k_for_energy([3.0, 1.0], 1.5), ValueError, "fraction must be in (0, 1]"),
+        (lambda: k_for_energy([3.0, 1.0], 0.0), ValueError, "fraction must satisfy 0 < fraction <= 1"),
+        (lambda: k_for_energy([3.0, 1.0], 1.5), ValueError, "fraction must satisfy 0 < fraction <= 1"),
         (lambda: k_for_energy([3.0, 1.0], "90%"), TypeError, "fraction"),
         (lambda: k_for_energy([[3.0, 1.0]], 0.5), ValueError, "1-D"),
-        (lambda: storage_cost(0, 5, 1), ValueError, "m must be a positive integer"),
+        (lambda: storage_cost(0, 5, 1), ValueError, "m must be an integer >= 1"),
         (lambda: storage_cost(5, 5, 6), ValueError, "k must satisfy"),
-        (lambda: compression_ratio(5, -1, 1), ValueError, "n must be a positive integer"),
+        (lambda: compression_ratio(5, -1, 1), ValueError, "n must be an integer >= 1"),
     ],
 )
 def test_bad_input_gets_a_clear_error(call, exc, words):
@@ -206,6 +206,10 @@ def test_bad_input_gets_a_clear_error(call, exc, words):
     assert words in str(info.value)
 
 
-def test_integral_floats_are_accepted_as_k():
+def test_ranks_are_integers_not_floats():
+    """One rule for integers (``_validate``): NumPy integers are accepted, floats such as 2.0 are
+    not (a float rank usually means a computation went wrong upstream)."""
     A = low_rank(6, 4, 2)
-    assert np.allclose(best_rank_k(A, 2.0), best_rank_k(A, 2))
+    assert np.allclose(best_rank_k(A, np.int64(2)), best_rank_k(A, 2))
+    with pytest.raises(TypeError, match="k must be an integer, got 2.0"):
+        best_rank_k(A, 2.0)

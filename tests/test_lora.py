@@ -9,17 +9,19 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")          # PEFT must never reach the network
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+import peft                                               # a test dependency (requirements.txt)
 import pytest
 import torch
 from torch import nn
+from transformers.pytorch_utils import Conv1D
 
 from lowrank_utils import (
     LoRALinear,
     apply_lora,
     count_parameters,
-    get_device,
     load_lora_state_dict,
     lora_state_dict,
+    merge_and_unload,
     merge_lora,
     unmerge_lora,
 )
@@ -374,26 +376,12 @@ def test_apply_twice_and_other_parameters_frozen():
 
 # --- the device helper --------------------------------------------------------------------------
 
-def test_get_device_order(monkeypatch):
-    assert get_device().type in {"cuda", "mps", "cpu"}
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
-    assert get_device() == torch.device("cpu")
-    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
-    assert get_device() == torch.device("mps")
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert get_device() == torch.device("cuda")
-
-
 def test_repr_names_the_hyperparameters():
     text = repr(LoRALinear(linear(7, 5), r=4, alpha=8))
     assert "r=4" in text and "alpha=8" in text and "scaling=2" in text and "merged=False" in text
 
 
 # --- agreement with Hugging Face PEFT -----------------------------------------------------------
-
-peft = pytest.importorskip("peft")
-
 
 def peft_twin(model: nn.Module, ours: nn.Module, targets: list[str], r: int, alpha: float,
               rslora: bool = False) -> nn.Module:
@@ -490,7 +478,6 @@ def test_delta_weight_is_scaled_like_peft_get_delta_weight():
 def test_gpt2_conv1d_is_an_x_at_W_layer_and_peft_adapts_it_with_fan_in_fan_out():
     """The crosswalk's `x @ A @ B` column in the wild: Hugging Face GPT-2's Conv1D stores its
     weight as (in, out) and computes x @ W + b; PEFT adapts it with fan_in_fan_out=True."""
-    Conv1D = pytest.importorskip("transformers.pytorch_utils").Conv1D
     torch.manual_seed(0)
     conv = Conv1D(5, 7).double()                                  # nf = 5 outputs, nx = 7 inputs
     assert tuple(conv.weight.shape) == (7, 5)                      # (in, out): the transpose
@@ -514,3 +501,54 @@ def test_gpt2_conv1d_is_an_x_at_W_layer_and_peft_adapts_it_with_fan_in_fan_out()
     torch.testing.assert_close(theirs(x), ours(x))
     # Its update is stored in Conv1D's layout, (in, out): the transpose of ours.
     torch.testing.assert_close(twin.get_delta_weight("default"), ours.delta_weight().T)
+
+
+# --- merge_and_unload ---------------------------------------------------------------------------
+
+def test_merge_and_unload_leaves_plain_linear_layers_with_the_same_outputs():
+    torch.manual_seed(0)
+    model = Block().double()
+    apply_lora(model, ["q", "v", "mlp.0"], r=3, alpha=6)
+    for _, layer in lora_layers(model):
+        with torch.no_grad():
+            layer.lora_B.normal_()                   # a trained-looking update
+    x = torch.randn(5, 12, dtype=torch.float64)
+    with torch.no_grad():
+        expected = model(x)
+        W_expected = {name: layer.base.weight + layer.delta_weight()
+                      for name, layer in lora_layers(model)}
+    out = merge_and_unload(model)
+    assert out is model and not list(lora_layers(model))
+    for name, W in W_expected.items():
+        layer = model.get_submodule(name)
+        assert type(layer) is nn.Linear and torch.allclose(layer.weight, W, **TOL[torch.float64])
+    with torch.no_grad():
+        assert torch.allclose(model(x), expected, **TOL[torch.float64])
+    assert count_parameters(model) == count_parameters(Block())   # no LoRA matrices left
+
+
+def test_merge_and_unload_of_an_already_merged_model_adds_the_update_once():
+    torch.manual_seed(1)
+    layer = LoRALinear(nn.Linear(6, 4).double(), r=2)
+    with torch.no_grad():
+        layer.lora_B.normal_()
+    W = (layer.base.weight + layer.delta_weight()).detach().clone()
+    layer.merge()
+    plain = merge_and_unload(layer)                  # a bare LoRALinear: its base comes back
+    assert type(plain) is nn.Linear and torch.allclose(plain.weight, W, **TOL[torch.float64])
+
+
+def test_merge_and_unload_refuses_a_non_module():
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        merge_and_unload("model")
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        merge_lora(None)
+
+
+@pytest.mark.parametrize("flag", ["False", 0, 1.0, None])
+def test_flags_must_be_bool(flag):
+    with pytest.raises(TypeError, match="rslora must be True or False"):
+        LoRALinear(nn.Linear(3, 2), r=1, rslora=flag)
+    with pytest.raises(TypeError, match="trainable_only must be True or False"):
+        count_parameters(nn.Linear(3, 2), flag)
+

@@ -1,17 +1,34 @@
-"""lowrank_utils.results: the measured numbers the chapters quote are read, never typed."""
+"""lowrank_utils.results: the measured numbers the chapters quote are read, never typed; the GPU
+results are written and read by the same module."""
 from __future__ import annotations
 
-import json
+from pathlib import Path
 
 import pytest
 
-from lowrank_utils.results import RESULTS_DIR, load_result
+from lowrank_utils.results import (GPU_RESULT_KEYS, RESULTS_DIR, load_gpu_results, load_result,
+                                   write_gpu_result)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("name", ["svd_cpu", "lora_cpu"])
-def test_the_shipped_results_load(name):
+def test_results_dir_is_the_repository_folder():
+    assert RESULTS_DIR == ROOT / "benchmarks" / "results"
+
+
+@pytest.mark.parametrize("name, script, keys", [
+    ("svd_cpu", "benchmarks/bench_svd.py", {"randomized_svd", "slider", "machine", "date"}),
+    ("lora_cpu", "benchmarks/bench_lora.py", {"widths", "config", "torch", "date"}),
+])
+def test_the_shipped_results_load(name, script, keys):
     data = load_result(name)
-    assert data == json.loads((RESULTS_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    assert isinstance(data, dict) and keys <= set(data)       # what the chapters read is there
+    assert (ROOT / script).exists()                          # and the script that writes it
+
+
+def test_load_result_reads_the_file_it_names(tmp_path):
+    (tmp_path / "x.json").write_text('{"a": [1, 2]}', encoding="utf-8")
+    assert load_result("x", folder=tmp_path) == {"a": [1, 2]}
 
 
 def test_a_missing_result_names_the_file(tmp_path):
@@ -23,3 +40,47 @@ def test_a_missing_result_names_the_file(tmp_path):
 def test_bad_names(bad):
     with pytest.raises(ValueError, match="name must be"):
         load_result(bad)
+
+
+def gpu_record(date: str, dry_run: bool = False) -> dict:
+    record = {key: {} for key in GPU_RESULT_KEYS}
+    record.update(date=f"{date}T10:00:00+00:00", dry_run=dry_run, runs=[])
+    return record
+
+
+def test_write_then_load_gpu_results(tmp_path):
+    first = write_gpu_result(gpu_record("2026-01-02"), tmp_path)
+    second = write_gpu_result(gpu_record("2026-01-02"), tmp_path)    # same day: not overwritten
+    older = write_gpu_result(gpu_record("2025-12-31"), tmp_path)
+    write_gpu_result(gpu_record("2026-02-01", dry_run=True), tmp_path)
+    assert (first.name, second.name) == ("gpu_2026-01-02.json", "gpu_2026-01-02-2.json")
+    results = load_gpu_results(tmp_path)
+    assert [r["file"] for r in results] == [older.name, first.name, second.name]  # dry run left out
+    assert load_gpu_results(tmp_path / "missing") == []
+
+
+def test_write_refuses_an_incomplete_record(tmp_path):
+    with pytest.raises(ValueError, match="lacks the keys"):
+        write_gpu_result({"date": "2026-01-01"}, tmp_path)
+    with pytest.raises(TypeError, match="record must be a mapping"):
+        write_gpu_result([1], tmp_path)
+
+
+def test_corrupt_gpu_files_are_reported_and_skipped(tmp_path):
+    good = write_gpu_result(gpu_record("2026-03-04"), tmp_path)
+    (tmp_path / "gpu_2026-03-05.json").write_text('{"date": "2026-03-05", "dry', encoding="utf-8")
+    (tmp_path / "gpu_2026-03-06.json").write_text('{"date": "2026-03-06"}', encoding="utf-8")
+    (tmp_path / "gpu_2026-03-07.json").write_text("[1, 2]", encoding="utf-8")
+    problems: list[str] = []
+    results = load_gpu_results(tmp_path, problems)
+    assert [r["file"] for r in results] == [good.name]
+    assert len(problems) == 3
+    assert "gpu_2026-03-05.json: not readable as JSON" in problems[0]
+    assert "gpu_2026-03-06.json: lacks" in problems[1] and "runs" in problems[1]
+    assert load_gpu_results(tmp_path) == results             # without a list: silently skipped
+
+
+def test_the_shipped_gpu_results_are_valid():
+    problems: list[str] = []
+    load_gpu_results(problems=problems)
+    assert problems == []

@@ -179,7 +179,7 @@ def test_a_pair_flips_together_not_alone():
         (np.array([[1.0, np.inf], [0.0, 1.0]]), 181, ValueError),
         ("A", 181, TypeError),
         (np.eye(2), 3, ValueError),
-        (np.eye(2), 10.5, ValueError),
+        (np.eye(2), 10.5, TypeError),
     ],
 )
 def test_bad_input(A, n_points, error):

@@ -1,4 +1,4 @@
-"""Chapter 5 truncation explorer: its computation, its view and its static twin (no torch)."""
+"""Chapter 5 truncation explorer: the step at one k, its view and its static twin (no torch)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from lowrank_utils.plotting import use_book_style
-from lowrank_utils.widgets import (TruncationStudy, truncation_explorer,
-                                   truncation_explorer_figure, truncation_step)
+from lowrank_utils.experiment.study import TruncationStudy
+from lowrank_utils.widgets import truncation_explorer, truncation_explorer_figure, truncation_step
 
 
 def study(K: int = 6) -> TruncationStudy:
@@ -34,22 +34,6 @@ def test_step_reads_the_loss_and_the_energy_kept():
 def test_step_refuses_k_outside_the_study(k):
     with pytest.raises((ValueError, TypeError)):
         truncation_step(study(), k)
-
-
-@pytest.mark.parametrize("change, words", [
-    ({"ks": np.array([1, 3])}, "ks must be"),
-    ({"losses": np.array([1.0, np.nan])}, "losses must hold"),
-    ({"spectra": {}}, "spectra must name"),
-    ({"spectra": {"fc1": np.array([1.0])}}, "fewer than K"),
-    ({"spectra": {"fc1": np.array([1.0, -1.0])}}, "non-negative"),
-])
-def test_study_checks_its_data(change, words):
-    fields = dict(ks=np.array([1, 2]), losses=np.array([0.1, 0.05]),
-                  spectra={"fc1": np.array([2.0, 1.0, 0.5])}, r_star=1, base_loss=0.2,
-                  full_loss=0.01)
-    fields.update(change)
-    with pytest.raises(ValueError, match=words):
-        TruncationStudy(**fields)
 
 
 def test_explorer_updates_its_image_and_caption():

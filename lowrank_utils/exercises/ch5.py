@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..budget import mlp_shapes
 from ..linalg import approximation_error
 from .core import AnswerError, Feedback, checker, read_integer, read_matrix, read_number
 
@@ -50,9 +51,13 @@ def _config_fields(config: Any) -> tuple[int, int, int, tuple[str, ...]]:
 
 
 def layer_shapes(config: Any) -> dict[str, tuple[int, int]]:
-    """(out, in) of every linear layer of the chapter's MLP: fc1, fc2, head."""
+    """(out, in) of every linear layer of the chapter's MLP: fc1, fc2, head (``budget.mlp_shapes``)."""
     d_in, d_hidden, n_classes, _ = _config_fields(config)
-    return {"fc1": (d_hidden, d_in), "fc2": (d_hidden, d_hidden), "head": (n_classes, d_hidden)}
+    try:
+        return mlp_shapes(d_in, d_hidden, n_classes)
+    except (TypeError, ValueError):
+        raise AnswerError("The configuration's sizes must be positive integers.",
+                          "設定中的各個維度必須是正整數。") from None
 
 
 def _lora_count(config: Any, r: int) -> int:

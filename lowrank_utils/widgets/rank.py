@@ -12,7 +12,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .._validate import as_int, check_positive_int
+from .._validate import check_int, check_positive_int, check_real, check_seed
 from ..linalg import default_tolerance
 from ..plotting import COLORS, bilingual
 from ._render import FigureImage
@@ -44,13 +44,10 @@ def rank_experiment(k: int, noise: float, tol: float = 1e-6, m: int = 12, n: int
     thing at a time. Used in chapter 1, section "Numerical rank".
     """
     m, n = check_positive_int(m, "m"), check_positive_int(n, "n")
-    k = as_int(k, "k")
-    if not 0 <= k <= min(m, n):
-        raise ValueError(f"k must satisfy 0 <= k <= min(m, n) = {min(m, n)}, got k={k}")
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
-    if not np.isfinite(tol) or tol < 0:
-        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
+    k = check_int(k, "k", low=0, high=min(m, n))
+    noise = check_real(noise, "noise", low=0.0)
+    tol = check_real(tol, "tol", low=0.0)
+    seed = check_seed(seed)
     rng = np.random.default_rng(seed)
     U = rng.standard_normal((m, min(m, n)))        # (m, p): u_1 … u_p
     V = rng.standard_normal((n, min(m, n)))        # (n, p): v_1 … v_p

@@ -23,7 +23,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon
 
-from .._validate import as_matrix
+from .._validate import as_matrix, check_int
 from ..linalg import default_tolerance
 from ..plotting import COLORS, bilingual
 from ._render import FigureImage
@@ -146,8 +146,7 @@ def svd_geometry(A: np.ndarray, n_points: int = 181) -> SVDGeometry:
     the circle. Used in chapter 2, section "Geometry" (the widget and its static figure).
     """
     A = _as_2x2(A)
-    if isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)) or n_points < 5:
-        raise ValueError(f"n_points must be an integer >= 5, got {n_points!r}")
+    n_points = check_int(n_points, "n_points", low=5)
     U, s, Vh, r = svd_2x2(A)
     t = np.linspace(0.0, 2 * np.pi, int(n_points))
     circle = np.vstack([np.cos(t), np.sin(t)])          # (2, N)

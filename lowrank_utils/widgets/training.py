@@ -1,60 +1,32 @@
 """Chapter 5 widget: keep only k directions of the full fine-tuning update and watch the loss.
 
-The numbers come from a finished run (``lowrank_utils.training.truncation_study`` builds them),
-so this module needs no torch: ``truncation_step`` reads the study at one k (testable without a
-browser), ``truncation_explorer`` wraps it in a slider, and ``truncation_explorer_figure`` is
-the static twin shown in the HTML book.
+The numbers come from a finished run (``experiment.truncation_study`` builds a
+``TruncationStudy``): ``truncation_step`` reads the study at one k (testable without a browser),
+``truncation_explorer`` wraps it in a slider, and ``truncation_explorer_figure`` is the static
+twin shown in the HTML book.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .._validate import as_int, as_singular_values
+from .._validate import check_int
+from ..experiment.study import TruncationStudy
 from ..plotting import COLORS, bilingual
 from ._render import FigureImage
 
-__all__ = ["TruncationStudy", "truncation_step", "truncation_explorer",
+__all__ = ["truncation_step", "truncation_explorer",
            "truncation_explorer_figure"]
 
 LAYER_MARKERS = ("o", "s", "^", "D")
 
 
-@dataclass(frozen=True)
-class TruncationStudy:
-    """Loss of W₀ + (ΔW_full)_k for k = 1..K, with what is needed to draw it."""
-
-    ks: np.ndarray                          # (K,) the ranks 1, 2, …, K
-    losses: np.ndarray                      # (K,) held-out loss with the best rank-k ΔW per layer
-    spectra: dict[str, np.ndarray]          # layer -> σ of the full fine-tuning ΔW, descending
-    r_star: int                             # the planted rank r*
-    base_loss: float                        # loss of the pre-trained model (k = 0)
-    full_loss: float                        # loss after full fine-tuning
-    lora_losses: dict[int, float] = field(default_factory=dict)   # rank -> loss of the LoRA run
-
-    def __post_init__(self) -> None:
-        ks = np.asarray(self.ks)
-        if ks.ndim != 1 or ks.size == 0 or not np.array_equal(ks, np.arange(1, ks.size + 1)):
-            raise ValueError("ks must be 1, 2, …, K")
-        if np.shape(self.losses) != ks.shape or not np.all(np.isfinite(self.losses)):
-            raise ValueError(f"losses must hold {ks.size} finite numbers, one per k")
-        if not self.spectra:
-            raise ValueError("spectra must name at least one layer")
-        for name, s in self.spectra.items():
-            s = as_singular_values(s, f"spectra[{name!r}]")
-            if s.size < ks.size:
-                raise ValueError(f"spectra[{name!r}] has {s.size} values, fewer than K = {ks.size}")
-        as_int(self.r_star, "r_star")
-
-
 def truncation_step(study: TruncationStudy, k: int) -> dict[str, object]:
     """What the widget shows at k: the loss and, per layer, the share of ΔW's energy kept."""
-    k = as_int(k, "k")
-    if not 1 <= k <= study.ks.size:
-        raise ValueError(f"k must satisfy 1 <= k <= {study.ks.size}, got k={k}")
+    if not isinstance(study, TruncationStudy):
+        raise TypeError(f"study must be a TruncationStudy, got {type(study).__name__}")
+    k = check_int(k, "k", low=1, high=study.ks.size)
     energy = {name: float(np.sum(s[:k] ** 2) / np.sum(s ** 2)) for name, s in study.spectra.items()}
     return {"k": k, "loss": float(study.losses[k - 1]), "energy": energy}
 
@@ -129,8 +101,8 @@ def truncation_explorer(study: TruncationStudy) -> widgets.VBox:
 
 def truncation_explorer_figure(study: TruncationStudy, k: int | None = None) -> plt.Figure:
     """The widget's static twin: the same two panels with the cut at k (default r*)."""
-    k = study.r_star if k is None else as_int(k, "k")
-    truncation_step(study, k)            # checks k
+    k = study.r_star if k is None else k
+    k = truncation_step(study, k)["k"]   # checks k
     fig = plt.figure(figsize=(9.0, 3.6))
     _draw(fig, study, k)
     en, zh = _caption(study, k)
