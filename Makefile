@@ -7,13 +7,21 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-BUILD  := $(VENV)/bin/jupyter-book build . -W -n --keep-going
+# --all: every page is rebuilt and every notebook executed, every time. Without it Sphinx skips
+# pages whose source did not change, so a change to lowrank_utils/ would go untested.
+BUILD  := $(VENV)/bin/jupyter-book build . --all -W -n --keep-going
+# A repeat install must work offline: the dependencies are already satisfied, and the package
+# is built with the setuptools already in .venv (no isolated build that fetches it again).
+PIP    := $(PY) -m pip install --disable-pip-version-check
+INSTALL_DEPS := $(PIP) -r requirements.txt
+INSTALL_PKG  := $(PIP) --no-build-isolation --no-deps -e .
 
 .PHONY: install book test unit notebooks build-book site lab serve clean-notebooks clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check -r requirements.txt -e .
+	$(INSTALL_DEPS)
+	$(INSTALL_PKG)
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -7,7 +7,8 @@ Two layers, one module per concern. The **core** never imports a view (nor ipywi
 - ``competitors`` random, greedy and ALS rank-k rivals of the truncated SVD     (chapter 3)
 - ``images``      the photograph, PSNR, colour, the image SVD cache (ImageSVD)   (chapter 3)
 - ``budget``      model shapes, LoRA parameter and memory counts (no torch)      (chapters 4-5)
-- ``lora``        LoRALinear, apply_lora, merge / unmerge / unload, state dicts  (chapters 4-5)
+- ``lora``        LoRALinear, apply_lora, merge / unmerge / merge_and_unload     (chapters 4-5)
+- ``adapters``    adapters saved with their configuration; PEFT's format         (chapters 4-5)
 - ``runtime``     device, seeding, thread limits, the one interleaved timer      (chapters 4-5)
 - ``experiment``  chapter 5: config, data and tasks, the loop, analysis          (chapter 5)
 - ``results``     reading and writing every measured result (benchmarks/results) (chapters 3-5)
@@ -49,8 +50,10 @@ _LAZY = {
     "count_parameters": "lora",
     "get_device": "runtime",
     "merge_and_unload": "lora",
-    "lora_state_dict": "lora",
-    "load_lora_state_dict": "lora",
+    "lora_state_dict": "adapters",
+    "load_lora_state_dict": "adapters",
+    "save_peft_adapter": "adapters",
+    "load_peft_adapter": "adapters",
     "merge_lora": "lora",
     "unmerge_lora": "lora",
 }

@@ -49,10 +49,11 @@ def _read_sample(name: str) -> np.ndarray:
 
     try:
         path = cbook.get_sample_data(name, asfileobj=False)
-    except (FileNotFoundError, ValueError) as exc:
-        raise ValueError(f"name must be an image in matplotlib's sample data, got {name!r}") from exc
-    with Image.open(path) as image:
-        pixels = np.asarray(image.convert("RGB"))     # (height, width, 3) uint8
+        with Image.open(path) as image:
+            pixels = np.asarray(image.convert("RGB"))     # (height, width, 3) uint8
+    except (OSError, ValueError) as exc:       # missing file, not an image (PIL: OSError)
+        raise ValueError(f"name must be an image in matplotlib's sample data (such as "
+                         f"{PHOTO!r}), got {name!r}") from exc
     pixels.flags.writeable = False
     return pixels
 

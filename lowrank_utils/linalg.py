@@ -52,6 +52,11 @@ def default_tolerance(A: np.ndarray, s: np.ndarray | None = None) -> float:
     A = as_matrix(A)
     if s is None:
         s = np.linalg.svd(A, compute_uv=False)
+    else:
+        s = as_singular_values(s)
+        if s.size != min(A.shape):
+            raise ValueError(f"s must hold the min(m, n) = {min(A.shape)} singular values of A, "
+                             f"got {s.size}")
     eps = np.finfo(A.dtype).eps
     return float(s.max(initial=0.0) * max(A.shape) * eps)
 
@@ -207,6 +212,10 @@ def randomized_svd(
     n_iter = check_int(n_iter, "n_iter", low=0, high=MAX_POWER_ITERATIONS)
     seed = check_seed(seed, allow_generator=True)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    scale = float(np.max(np.abs(A)))                # work with A / max|a_ij|: products of
+    if scale == 0.0:                                # entries near 1e307 would overflow
+        scale = 1.0
+    A = A / scale
 
     ell = min(k + oversample, m, n)                 # sketch width
     Omega = rng.standard_normal((n, ell)).astype(A.dtype, copy=False)   # (n, ell)
@@ -217,7 +226,7 @@ def randomized_svd(
     B = Q.T @ A                                     # (ell, n): A projected on the sketch
     U_B, s, Vh = np.linalg.svd(B, full_matrices=False)
     U = Q @ U_B                                     # (m, ell)
-    return U[:, :k], s[:k], Vh[:k, :]
+    return U[:, :k], scale * s[:k], Vh[:k, :]
 
 
 class FourSubspaces(NamedTuple):

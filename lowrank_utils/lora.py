@@ -14,9 +14,9 @@ Convention. We follow the paper and the reference codebases (loralib, Hugging Fa
 ``x @ W.T``; the adapter adds ``scaling · x @ A.T @ B.T``. (Codebases that write ``x @ A @ B``
 store the transposes of these matrices under the same names; chapter 4 has a crosswalk.)
 
-Names in the book: ``LoRALinear``, ``apply_lora``, ``count_parameters``, ``lora_state_dict``,
-``load_lora_state_dict``, ``merge_lora``, ``unmerge_lora``, ``merge_and_unload``. (The device helper,
-``get_device``, lives in ``runtime``.)
+Names in the book: ``LoRALinear``, ``apply_lora``, ``count_parameters``, ``merge_lora``,
+``unmerge_lora``, ``merge_and_unload``. Saving and loading adapters (with their configuration,
+and in Hugging Face PEFT's format) is ``adapters``; the device helper, ``get_device``, ``runtime``.
 
 References:
     Hu, Shen, Wallis, Allen-Zhu, Li, Wang, Wang & Chen (2021), "LoRA: Low-Rank Adaptation of
@@ -28,8 +28,7 @@ References:
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
-from typing import Iterable, Iterator, Mapping
+from typing import Iterable, Iterator
 
 import torch
 from torch import nn
@@ -41,15 +40,10 @@ __all__ = [
     "apply_lora",
     "count_parameters",
     "lora_layers",
-    "lora_state_dict",
-    "load_lora_state_dict",
     "merge_lora",
     "unmerge_lora",
     "merge_and_unload",
 ]
-
-_LORA_PARAMS = ("lora_A", "lora_B")
-
 
 def _check_dropout(dropout: object) -> float:
     return check_real(dropout, "dropout", low=0.0, high=1.0, high_open=True)
@@ -74,10 +68,16 @@ class LoRALinear(nn.Module):
     the dtype and device of ``base.weight``.
 
     ``merge()`` folds scaling · B A into ``base.weight`` (no extra work at inference);
-    ``unmerge()`` subtracts it again. A second ``merge()`` on a merged layer does nothing (and so
-    does ``unmerge()`` on an unmerged one): the ``merged`` flag adds the update only once. While
-    merged, ``forward`` is the base layer alone, so no gradient reaches A and B: unmerge before
-    training again.
+    ``unmerge()`` subtracts it again. Nothing can add ΔW twice:
+
+    - a second ``merge()`` does nothing (and so does ``unmerge()`` on an unmerged layer);
+    - the merged state is a buffer, ``lora_merged``, saved in ``state_dict()`` with the weights: a
+      merged model's state loaded into a freshly adapted one makes it merged too;
+    - ``merge()`` keeps a copy of the A and B it folded in (r·(in + out) numbers), and
+      ``unmerge()`` subtracts exactly that update, even if ``lora_A`` or ``lora_B`` were edited
+      while merged;
+    - while merged, ``forward`` is the base layer alone; a backward pass that would train A and B
+      raises "unmerge before training" instead of failing with a riddle.
 
     Used in chapter 4 (the layer, merging, the comparison with PEFT) and chapter 5 (training).
     """
@@ -101,7 +101,18 @@ class LoRALinear(nn.Module):
         self.lora_A = nn.Parameter(torch.empty(self.r, self.in_features, **factory))   # (r, in)
         self.lora_B = nn.Parameter(torch.zeros(self.out_features, self.r, **factory))  # (out, r)
         nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
-        self.merged = False
+        # The merged state travels with the weights (state_dict); the A and B folded into
+        # base.weight are kept (not saved) so that unmerge() subtracts exactly what merge() added.
+        self.register_buffer("lora_merged", torch.zeros((), dtype=torch.bool, device=factory["device"]))
+        self.register_buffer("merged_A", None, persistent=False)                   # (r, in)
+        self.register_buffer("merged_B", None, persistent=False)                   # (out, r)
+        self._merged = False                   # mirrors lora_merged (which may live on a GPU)
+        self.register_load_state_dict_post_hook(_after_load)
+
+    @property
+    def merged(self) -> bool:
+        """True while scaling · B A lives in ``base.weight`` (the buffer ``lora_merged``)."""
+        return self._merged
 
     def delta_weight(self) -> torch.Tensor:
         """The scaled update scaling · B @ A that ``merge()`` adds; shape (out, in) like the weight.
@@ -113,8 +124,10 @@ class LoRALinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """base(x) + scaling · dropout(x) @ Aᵀ @ Bᵀ for x of shape (..., in_features)."""
         y = self.base(x)                                      # (..., out)
-        if self.merged:
-            return y                                          # ΔW already lives in base.weight
+        if self.merged:                                       # ΔW already lives in base.weight
+            if torch.is_grad_enabled() and (self.lora_A.requires_grad or self.lora_B.requires_grad):
+                y = y + _MergedGuard.apply(self.lora_A, self.lora_B)   # + 0, raises in backward
+            return y
         h = self.lora_dropout(x) @ self.lora_A.T              # (..., in) @ (in, r) -> (..., r)
         h = h * self.scaling                                  # scale the narrow (..., r) tensor
         return y + h @ self.lora_B.T                          # (..., r) @ (r, out) -> (..., out)
@@ -124,21 +137,52 @@ class LoRALinear(nn.Module):
         """Add scaling · B A into ``base.weight`` once; afterwards forward is one matmul."""
         if self.merged:
             return
-        self.base.weight += self.delta_weight().to(self.base.weight.dtype)
-        self.merged = True
+        A, B = self.lora_A.detach().clone(), self.lora_B.detach().clone()
+        self.base.weight += (self.scaling * (B @ A)).to(self.base.weight.dtype)   # (out, in)
+        self.merged_A, self.merged_B = A, B
+        self.lora_merged.fill_(True)
+        self._merged = True
 
     @torch.no_grad()
     def unmerge(self) -> None:
-        """Subtract scaling · B A from ``base.weight``, undoing ``merge()`` (up to rounding)."""
+        """Subtract from ``base.weight`` exactly the update ``merge()`` added (up to rounding)."""
         if not self.merged:
             return
-        self.base.weight -= self.delta_weight().to(self.base.weight.dtype)
-        self.merged = False
+        A, B = self.merged_A, self.merged_B
+        self.base.weight -= (self.scaling * (B @ A)).to(self.base.weight.dtype)   # (out, in)
+        self.merged_A = self.merged_B = None
+        self.lora_merged.fill_(False)
+        self._merged = False
 
     def extra_repr(self) -> str:
         scale = "alpha/sqrt(r)" if self.rslora else "alpha/r"
         return (f"in_features={self.in_features}, out_features={self.out_features}, r={self.r}, "
                 f"alpha={self.alpha:g}, scaling={self.scaling:g} ({scale}), merged={self.merged}")
+
+
+class _MergedGuard(torch.autograd.Function):
+    """Adds 0 to a merged layer's output; its backward says what went wrong."""
+
+    @staticmethod
+    def forward(ctx, A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return A.new_zeros(())
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+        raise RuntimeError("a merged LoRA layer was trained: its update lives in base.weight, "
+                           "so lora_A and lora_B get no gradient. Unmerge before training "
+                           "(layer.unmerge() or unmerge_lora(model)).")
+
+
+def _after_load(module: "LoRALinear", incompatible: object) -> None:
+    """After ``load_state_dict``: a merged layer's folded update is the A and B just loaded."""
+    with torch.no_grad():
+        module._merged = bool(module.lora_merged)
+        if module.merged:
+            module.merged_A = module.lora_A.detach().clone()
+            module.merged_B = module.lora_B.detach().clone()
+        else:
+            module.merged_A = module.merged_B = None
 
 
 def _target_names(target_modules: object) -> list[str]:
@@ -200,8 +244,14 @@ def apply_lora(model: nn.Module, target_modules: Iterable[str] | str, r: int,
                          f"{[n for n, _ in model.named_modules() if n][:6]}")
     for qualified, module in hits.items():
         parent_name = qualified.rpartition(".")[0]
-        if isinstance(module, LoRALinear) or isinstance(model.get_submodule(parent_name),
-                                                        LoRALinear):
+        parent = model.get_submodule(parent_name) if parent_name else model
+        if isinstance(parent, nn.MultiheadAttention):
+            raise TypeError(f"module {qualified!r} is the output projection of an "
+                            "nn.MultiheadAttention, which reads its .weight directly instead of "
+                            "calling it, so a LoRA wrapper would never run there. Adapt a model "
+                            "whose attention calls its projections (nn.Linear layers), or leave "
+                            f"{qualified!r} out of target_modules")
+        if isinstance(module, LoRALinear) or isinstance(parent, LoRALinear):
             raise TypeError(f"module {qualified!r} is already a LoRALinear or part of one "
                             "(apply_lora twice on the same layer?)")
         if not isinstance(module, nn.Linear):
@@ -273,49 +323,4 @@ def merge_and_unload(model: nn.Module) -> nn.Module:
         parent_name, _, child = qualified.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model
         setattr(parent, child, layer.base)
-    return model
-
-
-def lora_state_dict(model: nn.Module) -> "OrderedDict[str, torch.Tensor]":
-    """Only the LoRA matrices of ``model`` (keys ``"<layer>.lora_A"`` / ``"<layer>.lora_B"``).
-
-    The values are detached copies, ready for ``torch.save``: the adapter of a task is
-    r·(in + out) numbers per adapted layer instead of a copy of the whole model (chapter 4).
-    """
-    state: OrderedDict[str, torch.Tensor] = OrderedDict()
-    for name, layer in lora_layers(model):
-        prefix = f"{name}." if name else ""
-        for param_name in _LORA_PARAMS:
-            state[prefix + param_name] = getattr(layer, param_name).detach().clone()
-    return state
-
-
-@torch.no_grad()
-def load_lora_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor]) -> nn.Module:
-    """Copy LoRA matrices saved by ``lora_state_dict`` into ``model``'s LoRA layers.
-
-    The keys must be exactly the model's LoRA parameter names and the shapes must agree
-    (ValueError otherwise). Values are cast to each parameter's dtype and device. The layers must
-    be unmerged (a merged weight would keep the old ΔW). Returns ``model``.
-    """
-    if not isinstance(state, Mapping):
-        raise TypeError(f"state must be a mapping name -> tensor, got {type(state).__name__}")
-    own = lora_state_dict(model)
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    if missing or unexpected:
-        raise ValueError(f"state does not fit the model's LoRA layers: missing keys {missing}, "
-                         f"unexpected keys {unexpected}")
-    merged = [name for name, layer in lora_layers(model) if layer.merged]
-    if merged:
-        raise ValueError(f"unmerge the LoRA layers {merged} before loading new LoRA weights")
-    params = dict(model.named_parameters())
-    for key, value in state.items():
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(f"state[{key!r}] must be a torch.Tensor, got {type(value).__name__}")
-        if tuple(value.shape) != tuple(params[key].shape):
-            raise ValueError(f"state[{key!r}] has shape {tuple(value.shape)}, "
-                             f"the model expects {tuple(params[key].shape)}")
-    for key, value in state.items():
-        params[key].copy_(value)
     return model

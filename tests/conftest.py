@@ -57,3 +57,14 @@ def small() -> np.ndarray:
     rng = np.random.default_rng(0)
     A = rng.random((30, 5)) @ rng.random((5, 22))      # (30, 22), rank 5
     return A / A.max()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say how many bad inputs the fuzz test of the public API tried, function by function."""
+    fuzz = __import__("sys").modules.get("tests.test_fuzz_api")
+    if fuzz is None or not fuzz.TRIED:
+        return
+    terminalreporter.section("fuzz test of the public API: cases tried per function")
+    for name, count in sorted(fuzz.TRIED.items()):
+        terminalreporter.write_line(f"{name:<24} {count:>5}")
+    terminalreporter.write_line(f"{'total':<24} {sum(fuzz.TRIED.values()):>5}")

@@ -60,3 +60,45 @@ def test_checker_turns_every_failure_into_feedback():
         assert not verdict and words in verdict.en and verdict.zh
     page = check("<b>")._repr_html_()
     assert "&lt;b&gt;" in page and 'class="lang-en"' in page and 'class="lang-zh"' in page
+
+
+@pytest.mark.parametrize("text", ["1,5", "12,34", "1,2345", ",5"])
+def test_a_comma_is_a_thousands_separator_or_an_error(text):
+    with pytest.raises(AnswerError, match="comma may only separate thousands") as info:
+        read_number(text)
+    assert "逗號" in info.value.zh
+
+
+def test_what_chapters_4_and_5_learners_produce_is_read():
+    import torch
+    assert read_number(torch.tensor(3.5)) == 3.5                       # a 0-d tensor
+    assert read_integer(torch.tensor([7])) == 7
+    assert np.array_equal(read_matrix(torch.ones(2, 3), "M"), np.ones((2, 3)))
+    with pytest.raises(AnswerError):
+        read_number(torch.ones(2))
+
+
+@pytest.mark.parametrize("answer", [3 + 0j, np.complex128(2)])
+def test_complex_numbers_are_refused(answer):
+    with pytest.raises(AnswerError, match="complex"):
+        read_number(answer)
+
+
+def test_complex_matrices_are_refused():
+    with pytest.raises(AnswerError, match="complex"):
+        read_matrix([[1 + 1j, 2.0]], "M")
+    with pytest.raises(AnswerError, match="complex"):
+        read_matrix(np.eye(2, dtype=complex), "M")
+
+
+def test_feedback_survives_an_exception_whose_str_raises():
+    class Unprintable(Exception):
+        def __str__(self):
+            raise RuntimeError("no str")
+
+    @checker
+    def check(answer):
+        raise Unprintable()
+
+    verdict = check(1)
+    assert not verdict and "cannot be printed" in verdict.en and verdict.zh

@@ -16,6 +16,7 @@ from lowrank_utils import (
     energy_retained,
     k_for_energy,
     numerical_rank,
+    randomized_svd,
     rank_factorization,
     storage_cost,
     truncated_svd,
@@ -213,3 +214,26 @@ def test_ranks_are_integers_not_floats():
     assert np.allclose(best_rank_k(A, np.int64(2)), best_rank_k(A, 2))
     with pytest.raises(TypeError, match="k must be an integer, got 2.0"):
         best_rank_k(A, 2.0)
+
+
+def test_the_reported_silent_failures_are_gone():
+    """The examples of the reliability review, each now right or refused by name."""
+    A = low_rank(9, 6, 4)
+    with pytest.raises(TypeError, match="s must be real"):
+        energy_retained(np.array([3 + 4j, 1]), 1)                  # was 0.9
+    with pytest.raises(TypeError, match="s must be an array of real numbers"):
+        energy_retained(["4", "3", "2"], 1)                        # text was read as numbers
+    assert approximation_error(1e200 * A, 2) == pytest.approx(1e200 * approximation_error(A, 2))
+    assert energy_retained(1e200 * np.array([3.0, 2.0, 1.0]), 2) == pytest.approx(13 / 14)
+    with pytest.raises(ValueError, match="n_iter"):
+        randomized_svd(A, 2, n_iter=10**7)                         # was: runs for ever
+    with pytest.raises(ValueError, match="s must hold the min"):
+        default_tolerance(A, s=[3, 2, 1])                          # was an AttributeError
+
+
+def test_randomized_svd_of_a_matrix_near_the_float_limit():
+    A = low_rank(60, 40, 5)
+    A = A / np.abs(A).max() * 1e307                                # finite, entries up to 1e307
+    U, s, Vh = randomized_svd(A, 3, seed=0)                        # was "SVD did not converge"
+    assert np.all(np.isfinite(s))
+    assert s == pytest.approx(np.linalg.svd(A / 1e307, compute_uv=False)[:3] * 1e307, rel=1e-8)

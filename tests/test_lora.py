@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-import io
 import math
 import os
 
@@ -19,67 +18,13 @@ from lowrank_utils import (
     LoRALinear,
     apply_lora,
     count_parameters,
-    load_lora_state_dict,
-    lora_state_dict,
     merge_and_unload,
     merge_lora,
     unmerge_lora,
 )
 from lowrank_utils.lora import lora_layers
 
-# Tolerances for "merged output = unmerged output": the two orders of summation differ by a few
-# units in the last place of the outputs (entries of size ~1 here).
-TOL = {torch.float32: dict(rtol=1e-5, atol=1e-5), torch.float64: dict(rtol=1e-12, atol=1e-12)}
-
-
-class Block(nn.Module):
-    """An attention-like block with non-square projections, a norm and an MLP."""
-
-    def __init__(self, d: int = 12, d_kv: int = 8, d_ff: int = 20):
-        super().__init__()
-        self.norm = nn.LayerNorm(d)
-        self.attn = nn.ModuleDict({"q": nn.Linear(d, d_kv), "k": nn.Linear(d, d_kv),
-                                   "v": nn.Linear(d, d_kv), "o": nn.Linear(d_kv, d)})
-        self.mlp = nn.Sequential(nn.Linear(d, d_ff), nn.GELU(), nn.Linear(d_ff, d))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.norm(x)
-        a = self.attn["q"](h) * torch.tanh(self.attn["k"](h)) + self.attn["v"](h)  # (..., d_kv)
-        x = x + self.attn["o"](a)
-        return x + self.mlp(h)
-
-
-class Toy(nn.Module):
-    def __init__(self, n_blocks: int = 2, d: int = 12):
-        super().__init__()
-        self.embed = nn.Linear(5, d)
-        self.blocks = nn.ModuleList([Block(d) for _ in range(n_blocks)])
-        self.head = nn.Linear(d, 3)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.embed(x)
-        for block in self.blocks:
-            h = block(h)
-        return self.head(h)
-
-
-def toy(dtype: torch.dtype = torch.float32, seed: int = 0) -> Toy:
-    torch.manual_seed(seed)
-    return Toy().to(dtype)
-
-
-def randomise_B(model: nn.Module, seed: int = 1) -> None:
-    """Give every lora_B non-zero entries so that the adapters do something."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for _, layer in lora_layers(model):
-            B = torch.randn(layer.lora_B.shape, generator=gen, dtype=torch.float64)
-            layer.lora_B.copy_(0.3 * B)
-
-
-def linear(in_features: int = 7, out_features: int = 5, dtype=torch.float64, seed: int = 0):
-    torch.manual_seed(seed)
-    return nn.Linear(in_features, out_features).to(dtype)
+from .lora_models import TOL, Block, linear, randomise_B, toy
 
 
 # --- the layer ----------------------------------------------------------------------------------
@@ -240,44 +185,6 @@ def test_parameter_count_r_times_in_plus_out():
     assert len(shapes) == 6
     assert count_parameters(model, trainable_only=True) == expected
     assert count_parameters(model) == total + expected
-
-
-def test_save_and_load_round_trip():
-    torch.manual_seed(0)
-    pretrained = toy()
-    trained = apply_lora(copy.deepcopy(pretrained), ["k", "mlp.2"], r=2, alpha=3)
-    randomise_B(trained)
-    state = lora_state_dict(trained)
-    assert set(state) == {f"blocks.{i}.{m}.{p}" for i in range(2) for m in ("attn.k", "mlp.2")
-                          for p in ("lora_A", "lora_B")}
-    assert sum(t.numel() for t in state.values()) == count_parameters(trained, trainable_only=True)
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    buffer.seek(0)
-    fresh = apply_lora(copy.deepcopy(pretrained), ["k", "mlp.2"], r=2, alpha=3)
-    x = torch.randn(8, 5)
-    assert not torch.allclose(fresh(x), trained(x))
-    load_lora_state_dict(fresh, torch.load(buffer))
-    assert torch.equal(fresh(x), trained(x))
-    state["blocks.0.attn.k.lora_A"].zero_()                # the saved copy is detached
-    assert torch.count_nonzero(trained.blocks[0].attn["k"].lora_A) > 0
-
-
-def test_load_refuses_a_state_that_does_not_fit():
-    model = apply_lora(toy(), ["q"], r=2)
-    state = lora_state_dict(model)
-    with pytest.raises(ValueError, match="missing keys"):
-        load_lora_state_dict(model, {k: v for k, v in state.items() if "blocks.0" in k})
-    with pytest.raises(ValueError, match="unexpected keys"):
-        load_lora_state_dict(model, {**state, "head.lora_A": torch.zeros(2, 12)})
-    other = lora_state_dict(apply_lora(toy(), ["q"], r=3))
-    with pytest.raises(ValueError, match="shape"):
-        load_lora_state_dict(model, other)
-    with pytest.raises(TypeError, match="state"):
-        load_lora_state_dict(model, [1, 2])
-    merge_lora(model)
-    with pytest.raises(ValueError, match="unmerge"):
-        load_lora_state_dict(model, state)
 
 
 # --- bad input ----------------------------------------------------------------------------------
@@ -551,4 +458,80 @@ def test_flags_must_be_bool(flag):
         LoRALinear(nn.Linear(3, 2), r=1, rslora=flag)
     with pytest.raises(TypeError, match="trainable_only must be True or False"):
         count_parameters(nn.Linear(3, 2), flag)
+
+
+# --- nothing adds ΔW twice -----------------------------------------------------------------------
+
+def trained_toy(seed: int = 0) -> nn.Module:
+    model = apply_lora(toy(torch.float64, seed), ["q", "v", "mlp.2"], r=2, alpha=4)
+    randomise_B(model)
+    return model
+
+
+def test_a_merged_state_dict_loads_as_merged():
+    """The example of the issue: a merged model's state_dict into a freshly adapted model."""
+    x = torch.randn(6, 5, dtype=torch.float64)
+    model = trained_toy()
+    with torch.no_grad():
+        expected = model(x)
+    merge_lora(model)
+    state = model.state_dict()
+    fresh = apply_lora(toy(torch.float64, seed=3), ["q", "v", "mlp.2"], r=2, alpha=4)
+    result = fresh.load_state_dict(state)                  # strict: every key matched
+    assert not result.missing_keys and not result.unexpected_keys
+    assert all(layer.merged for _, layer in lora_layers(fresh))
+    with torch.no_grad():
+        assert torch.allclose(fresh(x), expected, **TOL[torch.float64])   # ΔW counted once
+    unmerge_lora(fresh)                                   # and unmerge gives W₀ back
+    for (name, a), (_, b) in zip(lora_layers(fresh), lora_layers(trained_toy())):
+        assert torch.allclose(a.base.weight, b.base.weight, **TOL[torch.float64]), name
+    with torch.no_grad():
+        assert torch.allclose(fresh(x), expected, **TOL[torch.float64])
+
+
+def test_an_unmerged_state_dict_unmerges_a_merged_model():
+    model, other = trained_toy(), trained_toy()
+    merge_lora(other)
+    other.load_state_dict(model.state_dict())
+    assert not any(layer.merged for _, layer in lora_layers(other))
+    x = torch.randn(4, 5, dtype=torch.float64)
+    with torch.no_grad():
+        assert torch.allclose(other(x), model(x), **TOL[torch.float64])
+
+
+def test_editing_the_adapter_while_merged_does_not_corrupt_w0():
+    layer = LoRALinear(linear(7, 5), r=3, alpha=6)
+    with torch.no_grad():
+        layer.lora_B.normal_()
+    W0 = layer.base.weight.detach().clone()
+    layer.merge()
+    with torch.no_grad():                                  # what a careless reload would do
+        layer.lora_A.mul_(3.0)
+        layer.lora_B.add_(1.0)
+    layer.unmerge()
+    assert torch.allclose(layer.base.weight, W0, **TOL[torch.float64])
+    assert (layer.base.weight - W0).abs().max() < 1e-14
+
+
+def test_training_a_merged_layer_says_unmerge_first():
+    layer = LoRALinear(linear(7, 5), r=2)
+    layer.merge()
+    x = torch.randn(3, 7, dtype=torch.float64)
+    y = layer(x)
+    with pytest.raises(RuntimeError, match="Unmerge before training"):
+        y.sum().backward()
+    with torch.no_grad():                                  # inference is untouched
+        assert torch.equal(layer(x), layer.base(x))
+    layer.unmerge()
+    layer(x).sum().backward()
+    assert layer.lora_B.grad is not None
+
+
+def test_apply_lora_refuses_the_output_projection_of_multihead_attention():
+    encoder = nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16, batch_first=True)
+    with pytest.raises(TypeError, match="nn.MultiheadAttention"):
+        apply_lora(encoder, ["self_attn.out_proj"], r=2)
+    apply_lora(encoder, ["linear1", "linear2"], r=2)       # the MLP's layers are fine
+    encoder(torch.randn(2, 3, 8)).sum().backward()
+    assert encoder.linear1.lora_B.grad is not None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import html
 import numbers
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -72,20 +73,50 @@ def checker(func: Callable[..., Feedback]) -> Callable[..., Feedback]:
         except AnswerError as exc:
             return Feedback(False, exc.en, exc.zh)
         except TypeError as exc:
+            text = _safe_str(exc)
             return Feedback(
                 False,
-                f"The checker was called in a way it does not expect ({exc}). "
+                f"The checker was called in a way it does not expect ({text}). "
                 f"See the exercise text for what to pass.",
-                f"檢查函式的呼叫方式不符合預期（{exc}）。請參考題目說明要傳入什麼。",
+                f"檢查函式的呼叫方式不符合預期（{text}）。請參考題目說明要傳入什麼。",
             )
         except Exception as exc:  # a checker must never show a traceback to a learner
+            text = _safe_str(exc)
             return Feedback(
                 False,
-                f"Your answer could not be checked: {type(exc).__name__}: {exc}",
-                f"無法檢查你的答案：{type(exc).__name__}: {exc}",
+                f"Your answer could not be checked: {type(exc).__name__}: {text}",
+                f"無法檢查你的答案：{type(exc).__name__}: {text}",
             )
 
     return wrapped
+
+
+def _safe_str(obj: object) -> str:
+    """str(obj), or a stand-in when obj's own __str__ fails (feedback must never raise)."""
+    try:
+        return str(obj)
+    except Exception:
+        return f"<{type(obj).__name__} that cannot be printed>"
+
+
+def _safe_repr(obj: object) -> str:
+    try:
+        return repr(obj)
+    except Exception:
+        return f"<{type(obj).__name__}>"
+
+
+# Thousands separators only: "4,096" and "1,234,567.5", not "1,5" (a decimal comma?).
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+
+
+def _as_plain(value: Any) -> Any:
+    """A PyTorch tensor or NumPy array of one element as its Python number (no torch import)."""
+    if hasattr(value, "detach") and hasattr(value, "numel") and hasattr(value, "item"):
+        return value.detach().cpu().item() if value.numel() == 1 else value
+    if isinstance(value, np.ndarray) and value.size == 1:
+        return value.reshape(()).item()
+    return value
 
 
 def read_number(answer: Any, what: str = "a number", what_zh: str = "一個數字") -> float:
@@ -95,9 +126,16 @@ def read_number(answer: Any, what: str = "a number", what_zh: str = "一個數�
     """
     if answer is None:
         raise AnswerError(NO_ANSWER_EN, NO_ANSWER_ZH)
-    value = answer
+    value = _as_plain(answer)
     if isinstance(value, str):
-        text = value.strip().replace(",", "").replace("_", "").replace(" ", "")
+        text = value.strip().replace("_", "").replace(" ", "")
+        if "," in text:
+            if not _THOUSANDS.match(text):
+                raise AnswerError(
+                    f"Cannot read {answer!r}: a comma may only separate thousands (4,096); "
+                    "write decimals with a point (1.5).",
+                    f"無法讀取 {answer!r}：逗號只能用來分隔千位（4,096）；小數請用小數點（1.5）。")
+            text = text.replace(",", "")
         try:
             value = float(text)
         except ValueError:
@@ -105,12 +143,14 @@ def read_number(answer: Any, what: str = "a number", what_zh: str = "一個數�
                 f"Expected {what}, got the text {answer!r}.",
                 f"這裡需要{what_zh}，但收到的是文字 {answer!r}。",
             ) from None
-    elif isinstance(value, np.ndarray) and value.size == 1:
-        value = value.reshape(()).item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, complex) or np.iscomplexobj(value):
+        raise AnswerError(f"Expected a real number, got the complex number {_safe_repr(answer)}.",
+                          f"需要實數，但收到複數 {_safe_repr(answer)}。")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        shown = _safe_repr(answer)
         raise AnswerError(
-            f"Expected {what}, got {type(answer).__name__} {answer!r}.",
-            f"這裡需要{what_zh}，但收到的是 {type(answer).__name__} {answer!r}。",
+            f"Expected {what}, got {type(answer).__name__} {shown}.",
+            f"這裡需要{what_zh}，但收到的是 {type(answer).__name__} {shown}。",
         )
     value = float(value)
     if not np.isfinite(value):
@@ -132,6 +172,15 @@ def read_matrix(answer: Any, name: str, shape: tuple[int, int] | None = None) ->
     """Read a real matrix from an array or nested lists; check its shape if one is given."""
     if answer is None:
         raise AnswerError(NO_ANSWER_EN, NO_ANSWER_ZH)
+    if hasattr(answer, "detach") and hasattr(answer, "numpy"):            # a PyTorch tensor
+        answer = answer.detach().cpu().numpy()
+    try:
+        complex_entries = np.iscomplexobj(np.asarray(answer))
+    except (TypeError, ValueError):
+        complex_entries = False          # ragged lists and the like: the reader below says so
+    if complex_entries:
+        raise AnswerError(f"{name} must be real, got complex entries.",
+                          f"{name} 必須是實數矩陣，但含有複數。")
     try:
         M = np.asarray(answer, dtype=float)
     except (TypeError, ValueError):

@@ -120,9 +120,14 @@ class TrainingConfig:
                 or 2 * self.true_rank not in self.ranks):
             raise ValueError(f"config.ranks must be strictly increasing and contain true_rank = "
                              f"{self.true_rank} and 2 * true_rank, got {self.ranks!r}")
-        if self.device is not None and self.device not in DEVICE_NAMES:
-            raise ValueError(f"config.device must be None or one of {DEVICE_NAMES}, "
-                             f"got {self.device!r}")
+        if self.device is not None:
+            if self.device not in DEVICE_NAMES:
+                raise ValueError(f"config.device must be None or one of {DEVICE_NAMES}, "
+                                 f"got {self.device!r}")
+            try:
+                resolve_device(self.device)         # a GPU this machine lacks: refused now
+            except ValueError as exc:
+                raise ValueError(f"config.device: {exc}") from None
         check_bool(self.amp, "config.amp")
         if self.cpu_threads is not None:
             check_int(self.cpu_threads, "config.cpu_threads (or None)", low=1, high=1024)

@@ -74,8 +74,15 @@ def lora_calculator(model: str = "GPT-3 175B", targets: Sequence[str] = ("W_q", 
                     r: int = 4) -> widgets.VBox:
     """Controls for the model, the adapted matrices and r; a table of what it costs.
 
+    ``model`` is a preset name, ``targets`` a subset of ``TARGET_CHOICES`` and ``r`` one of
+    ``RANK_CHOICES`` (the slider's stops); anything else is a ValueError naming the argument.
     Used in chapter 4, section "Parameter counts". Needs a running kernel.
     """
+    if not isinstance(model, str) or model not in MODEL_PRESETS:
+        raise ValueError(f"model must be one of {list(MODEL_PRESETS)}, got {model!r}")
+    lora_budget(model, targets, r)                  # checks targets and r (ValueError / TypeError)
+    if r not in RANK_CHOICES:
+        raise ValueError(f"r must be one of the slider's ranks {RANK_CHOICES}, got r={r}")
     model_box = widgets.Dropdown(options=list(MODEL_PRESETS), value=model,
                                  description=bilingual("model", "模型"))
     checks = {t: widgets.Checkbox(value=t in targets, description=t, indent=False,

@@ -91,8 +91,9 @@ def test_layer_shapes_are_those_of_the_model():
                                      for name in ("fc1", "fc2", "head")}
 
 
-def test_a_gpu_the_machine_lacks_is_refused_when_the_config_is_used(monkeypatch):
+def test_a_gpu_the_machine_lacks_is_refused_when_the_config_is_made(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    config = tiny_config(device="cuda")                      # a valid name …
-    with pytest.raises(ValueError, match="device='cuda'"):   # … but not on this machine
-        config.torch_device()
+    with pytest.raises(ValueError, match=r"config.device: device='cuda' was asked for"):
+        tiny_config(device="cuda")                           # a valid name, not on this machine
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert tiny_config(device="cuda").device == "cuda"       # where there is one, it is taken
