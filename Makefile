@@ -1,7 +1,7 @@
 # From Rank to LoRA / 從矩陣的秩到 LoRA
 #   make book    create .venv, install, build the HTML book into _build/html
 #   make test    create .venv if missing, install, run every test (unit, notebooks, book build)
-#   make lab     open the chapters in JupyterLab
+#   make lab     open your own copies of the chapters (learner/en, learner/zh) in JupyterLab
 #   make serve   serve the built book on http://127.0.0.1:8000
 PYTHON ?= python3
 VENV   := .venv
@@ -16,7 +16,7 @@ PIP    := $(PY) -m pip install --disable-pip-version-check
 INSTALL_DEPS := $(PIP) -r requirements.txt
 INSTALL_PKG  := $(PIP) --no-build-isolation --no-deps -e .
 
-.PHONY: install book test unit notebooks build-book site lab serve clean-notebooks clean
+.PHONY: install book test unit notebooks build-book site lab learner lab-refresh serve clean-notebooks clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,8 +45,17 @@ build-book: $(STAMP)
 site: $(STAMP)
 	$(PY) -m pytest tests/site
 
-lab: $(STAMP)
-	$(VENV)/bin/jupyter lab chapters
+# Learner copies: one language each, solutions folded, no solution code, no outputs. A copy you
+# changed is never overwritten; `make lab-refresh NB=01_rank` replaces one (keeping a .bak).
+learner: $(STAMP)
+	$(PY) tools/learner_copies.py
+
+lab: learner
+	$(VENV)/bin/jupyter lab learner
+
+lab-refresh: $(STAMP)
+	@test -n "$(NB)" || (echo "usage: make lab-refresh NB=01_rank" && false)
+	$(PY) tools/learner_copies.py --refresh $(NB)
 
 serve:
 	@test -f _build/html/index.html || $(MAKE) book

@@ -10,6 +10,44 @@
   var KEY = "rank-to-lora:lang";
   var LANGS = ["en", "zh", "both"];
   var LABELS = { en: "English", zh: "中文", both: "EN + 中文" };
+  // The theme's own words (the page chrome), shown in Chinese when 中文 is chosen.
+  var CHROME_ZH = {
+    "Contents": "本頁目錄", "previous": "上一頁", "next": "下一頁",
+    "Show code cell source": "顯示程式碼", "Hide code cell source": "隱藏程式碼",
+    "Show code cell output": "顯示輸出", "Hide code cell output": "隱藏輸出",
+    "Show code cell content": "顯示程式碼儲存格", "Hide code cell content": "隱藏程式碼儲存格",
+    "Skip to main content": "跳到主要內容", "Back to top": "回到頂端",
+    "By The From Rank to LoRA authors": "《從矩陣的秩到 LoRA》作者群",
+    "Search this book...": "搜尋本書……", "Search": "搜尋", "Search Results": "搜尋結果",
+    "Searching": "搜尋中", "Search finished, found ": "搜尋完成，找到 ",
+    " page(s) matching the search query.": " 頁符合搜尋條件。"
+  };
+  var CHROME_SELECTORS = ".onthispage, .prev-next-subtitle, details.hide summary p, " +
+    ".skip-link, #pst-back-to-top, .footer-item p, .bd-footer-content p, #search-results h2, " +
+    "#search-results p.search-summary";
+
+  function translateChrome(v) {
+    var zh = v === "zh";
+    var els = document.querySelectorAll(CHROME_SELECTORS);
+    for (var i = 0; i < els.length; i++) {
+      var nodes = els[i].childNodes;
+      for (var j = 0; j < nodes.length; j++) {
+        var t = nodes[j];
+        if (t.nodeType !== 3) continue;                       // text nodes only
+        if (t.__en === undefined) t.__en = t.nodeValue;
+        var key = t.__en.trim();
+        if (!CHROME_ZH.hasOwnProperty(key)) continue;
+        t.nodeValue = zh ? t.__en.replace(key, CHROME_ZH[key]) : t.__en;
+      }
+    }
+    var inputs = document.querySelectorAll("input[placeholder]");
+    for (var k = 0; k < inputs.length; k++) {
+      var inp = inputs[k];
+      if (inp.__en === undefined) inp.__en = inp.getAttribute("placeholder");
+      var p = CHROME_ZH[inp.__en];
+      inp.setAttribute("placeholder", zh && p ? p : inp.__en);
+    }
+  }
 
   function valid(v) { return LANGS.indexOf(v) >= 0 ? v : null; }
   function fromUrl() {
@@ -34,6 +72,7 @@
       var on = buttons[i].getAttribute("data-set-lang") === v;
       buttons[i].setAttribute("aria-pressed", on ? "true" : "false");
     }
+    if (document.readyState !== "loading") translateChrome(v);
   }
 
   var urlLang = fromUrl();
