@@ -19,9 +19,14 @@
     "Skip to main content": "跳到主要內容", "Back to top": "回到頂端",
     "By The From Rank to LoRA authors": "《從矩陣的秩到 LoRA》作者群",
     "Search this book...": "搜尋本書……", "Search": "搜尋", "Search Results": "搜尋結果",
-    "Searching": "搜尋中", "Search finished, found ": "搜尋完成，找到 ",
-    " page(s) matching the search query.": " 頁符合搜尋條件。"
+    "Searching": "搜尋中", "Preparing search...": "正在準備搜尋……"
   };
+  // Messages the search page writes while it runs (Sphinx's searchtools.js), as patterns.
+  var SEARCH_ZH = [
+    [/^Search finished, found (\d+) page\(s\) matching the search query\.$/,
+     "搜尋完成，找到 $1 頁符合搜尋條件。"],
+    [/^Your search did not match any documents\..*/, "找不到符合的頁面。請確認拼字是否正確，或換個關鍵字。"]
+  ];
   var CHROME_SELECTORS = ".onthispage, .prev-next-subtitle, details.hide summary p, " +
     ".skip-link, #pst-back-to-top, .footer-item p, .bd-footer-content p, #search-results h2, " +
     "#search-results p.search-summary";
@@ -37,8 +42,20 @@
         if (t.__en === undefined) t.__en = t.nodeValue;
         var key = t.__en.trim();
         if (!CHROME_ZH.hasOwnProperty(key)) continue;
-        t.nodeValue = zh ? t.__en.replace(key, CHROME_ZH[key]) : t.__en;
+        var value = zh ? t.__en.replace(key, CHROME_ZH[key]) : t.__en;
+        if (t.nodeValue !== value) t.nodeValue = value;     // no write, no mutation: no loop
       }
+    }
+    var dynamic = document.querySelectorAll("#search-results p.search-summary, #search-progress");
+    for (var d = 0; d < dynamic.length; d++) {
+      var el = dynamic[d], text = el.textContent.trim();
+      if (el.__en === undefined || (text !== el.__zh && text !== el.__en)) el.__en = text;
+      var zhText = el.__en;
+      SEARCH_ZH.forEach(function (rule) { zhText = zhText.replace(rule[0], rule[1]); });
+      if (CHROME_ZH.hasOwnProperty(el.__en)) zhText = CHROME_ZH[el.__en];
+      el.__zh = zhText;
+      var want = zh ? zhText : el.__en;
+      if (el.textContent !== want) el.textContent = want;
     }
     var inputs = document.querySelectorAll("input[placeholder]");
     for (var k = 0; k < inputs.length; k++) {
@@ -99,6 +116,12 @@
                document.querySelector(".bd-header-article") || document.body;
     host.insertBefore(box, host.firstChild);
     apply(current);
+    // The search page writes its results after the page has loaded: translate them as they come.
+    var results = document.getElementById("search-results");
+    if (results && window.MutationObserver) {
+      new MutationObserver(function () { if (current === "zh") translateChrome(current); })
+        .observe(results, { childList: true, subtree: true, characterData: true });
+    }
   }
 
   if (document.readyState === "loading") {

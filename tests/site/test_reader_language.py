@@ -215,3 +215,15 @@ def test_output_tables_have_cell_padding(browser):
         "return Array.from(document.querySelectorAll('.cell_output table td'))"
         ".filter(e => e.checkVisibility()).map(e => parseFloat(getComputedStyle(e).paddingLeft));")
     assert padding and min(padding) >= 4, padding
+
+
+def test_the_search_page_speaks_chinese(browser):
+    from selenium.webdriver.support.ui import WebDriverWait
+    _set_width(browser, 1280)
+    browser.get((SITE / "search.html").as_uri() + "?q=rank&lang=zh")
+    summary = WebDriverWait(browser, 20).until(lambda d: d.execute_script(
+        "const p = document.querySelector('#search-results p.search-summary');"
+        "return p && p.textContent.trim().length > 5 ? p.textContent.trim() : null;"))
+    assert re.match(r"搜尋完成，找到 \d+ 頁符合搜尋條件。", summary), summary
+    title = browser.execute_script("return document.querySelector('#search-results h2').textContent")
+    assert title.startswith("搜尋結果"), title
