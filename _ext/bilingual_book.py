@@ -272,8 +272,60 @@ def on_builder_inited(app: Sphinx) -> None:
                        _relabel_unenumerable(proof_nodes.depart_unenumerable_node)))
 
 
+# --- 4. a page without console errors -------------------------------------------------------------
+
+_SCRIPT_TAG = re.compile(r"<script(?: [^>]*)?>.*?</script>", re.S)
+
+
+def drop_repeated_scripts(html: str) -> str:
+    """The page's <head> without a <script> tag that already appeared in it (sphinx-thebe's
+    ``const THEBE_JS_URL`` snippet is written twice, and the second copy throws "Identifier
+    'THEBE_JS_URL' has already been declared"). Widget state and data scripts are left alone."""
+    end = html.find("</head>")
+    if end < 0:
+        return html
+    head, seen = html[:end], set()
+
+    def once(match: re.Match) -> str:
+        tag = match.group(0)
+        if "application/vnd.jupyter" in tag[:120]:
+            return tag
+        if tag in seen:
+            return ""
+        seen.add(tag)
+        return tag
+    return _SCRIPT_TAG.sub(once, head) + html[end:]
+
+
+def finish_pages(app: Sphinx, exception: Exception | None) -> None:
+    """After the build: drop repeated scripts from every page (``drop_repeated_scripts``), and
+    put the widget manager's icon fonts where it asks for them, relative to the page that loads
+    it (``<page dir>/@jupyter-widgets/html-manager/dist/``)."""
+    import shutil
+    from pathlib import Path
+
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    for page in out.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        fixed = drop_repeated_scripts(text)
+        if fixed != text:
+            page.write_text(fixed, encoding="utf-8")
+    fonts = sorted((out / "_static" / "html-manager").glob("*.woff*"))
+    if not fonts:
+        return
+    for folder in {page.parent for page in out.rglob("*.html")
+                   if "html-manager/embed-amd.js" in page.read_text(encoding="utf-8")}:
+        target = folder / "@jupyter-widgets" / "html-manager" / "dist"
+        target.mkdir(parents=True, exist_ok=True)
+        for font in fonts:
+            shutil.copy2(font, target / font.name)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("doctree-read", on_doctree_read)
+    app.connect("build-finished", finish_pages)
     app.connect("env-get-updated", pair_theorem_numbers, priority=900)
     app.connect("builder-inited", on_builder_inited)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

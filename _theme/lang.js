@@ -5,6 +5,21 @@
  * address, else from localStorage (remembered across pages and visits), else from the browser's
  * language. Prose lives in <div class="lang-en"> / <div class="lang-zh"> pairs; lang.css hides one.
  */
+/* The ipywidgets HTML manager typesets widget text through MathJax 2's MathJax.Hub.Queue; the
+ * book serves MathJax 3, which has no Hub ("Cannot read properties of undefined (reading
+ * 'Queue')"). MathJax (a deferred script) exists by DOMContentLoaded, before the widget manager
+ * draws: give it a Hub.Queue that asks MathJax 3 to typeset instead. Registered here, in <head>,
+ * this listener runs before the widget manager's. */
+document.addEventListener("DOMContentLoaded", function () {
+  "use strict";
+  var mj = window.MathJax;
+  if (mj && typeof mj === "object" && !mj.Hub) {
+    mj.Hub = { Queue: function () {
+      if (window.MathJax.typesetPromise) window.MathJax.typesetPromise().catch(function () {});
+    } };
+  }
+});
+
 (function () {
   "use strict";
   var KEY = "rank-to-lora:lang";

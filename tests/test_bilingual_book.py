@@ -88,3 +88,14 @@ def test_full_width_punctuation_sticks_to_the_maths_before_it():
     glued = next(doc.findall(nodes.inline))
     assert glued["classes"] == ["nowrap"] and glued.astext() == "x，"
     assert para.astext() == "令 x，則y 是"
+
+
+def test_a_repeated_head_script_is_dropped_once_and_widget_state_kept():
+    head = ("<html><head><script>const A = 1;</script><script src='x.js'></script>"
+            "<script>const A = 1;</script><script src='x.js'></script>"
+            '<script type="application/vnd.jupyter.widget-state+json">{}</script>'
+            '<script type="application/vnd.jupyter.widget-state+json">{}</script></head>'
+            "<body><script>const A = 1;</script></body></html>")
+    out = B.drop_repeated_scripts(head)
+    assert out.count("const A = 1;") == 2                   # once in <head>, the body untouched
+    assert out.count("x.js") == 1 and out.count("widget-state") == 2

@@ -17,9 +17,12 @@ from ..images import CompressionStep, ImageSVD, as_image_svd, compression_step, 
 from ..linalg import break_even_rank
 from ..plotting import bilingual
 from ._render import FigureImage
+from ._static import close_tree, grid_slider, stacked_explorer, view
 
-__all__ = ["image_explorer", "image_grid_figure"]
+__all__ = ["image_explorer", "image_explorer_static", "image_grid_figure", "STATIC_KS"]
 
+#: The slider's positions in the HTML book: dense where the picture changes fast, up to p = 512.
+STATIC_KS = (1, 2, 3, 4, 5, 7, 10, 14, 20, 28, 40, 50, 70, 100, 140, 200, 280, 400, 512)
 ERROR_LIMIT = 0.3    # the error map's colour scale: A − A_k from −0.3 (blue) to +0.3 (red)
 JPEG_QUALITY = 90    # photographs: JPEG encodes ~15× faster than PNG at a fifth of the bytes
 def _caption(step: CompressionStep, m: int, n: int) -> str:
@@ -113,3 +116,27 @@ def image_grid_figure(A: np.ndarray | ImageSVD | None = None,
     for ax in panels:
         ax.set_axis_off()
     return fig
+
+
+def image_explorer_static(A: np.ndarray | ImageSVD | None = None, ks: tuple[int, ...] = STATIC_KS,
+                          k: int = 20) -> widgets.VBox:
+    """The explorer for the HTML book: a slider over ``ks`` whose every position was drawn in
+    advance (by ``image_explorer`` itself), so it moves with no kernel. Used in chapter 3.
+
+    Each position is a JPEG of the three panels and its caption; at the default 19 positions the
+    page carries about 1 MB of pictures.
+    """
+    svd = as_image_svd(A)
+    m, n = svd.shape
+    ks = tuple(check_rank_k(q, (m, n), "ks entries") for q in ks)
+    if list(ks) != sorted(set(ks)) or k not in ks:
+        raise ValueError(f"ks must be increasing and contain k = {k}, got {ks}")
+    live = image_explorer(svd, k=ks[0])
+    frames = []
+    for q in ks:
+        live.slider.value = q                             # the live explorer draws position q
+        frames.append((bytes(live.view.image.value), live.caption.value))
+    close_tree(live)
+    slider = grid_slider(ks, k, "k", "rank k of the approximation", "近似的秩 k")
+    return stacked_explorer([slider], lambda index: view(frames[index[0]][0], "jpeg",
+                                                          frames[index[0]][1]))

@@ -17,7 +17,8 @@ from ..budget import (ADAM_BYTES, FP16_BYTES, MODEL_PRESETS, TARGET_CHOICES, LoR
 from ..plotting import COLORS, bilingual
 from ..report import Table
 
-__all__ = ["RANK_CHOICES", "lora_calculator", "lora_calculator_table", "lora_parameters_figure"]
+__all__ = ["RANK_CHOICES", "lora_calculator", "lora_calculator_page", "PageCalculator",
+           "lora_calculator_table", "lora_parameters_figure"]
 
 RANK_CHOICES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
@@ -136,3 +137,98 @@ def lora_parameters_figure(model: str | ModelShape = "GPT-3 175B",
     ax.set_ylim(top=3 * shape.total)
     ax.legend(fontsize=8, loc="lower right")
     return fig
+
+
+class PageCalculator:
+    """The calculator for the HTML book: a form whose arithmetic runs in the page (a few lines of
+    JavaScript, no kernel, no widget manager), on the shapes of ``budget.MODEL_PRESETS``.
+
+    The page computes exactly ``budget.lora_budget``: Σ r·(d_out + d_in) over the adapted
+    matrices of every layer, against the model's total (the browser tests compare the two).
+    Used in chapter 4, section "A LoRA parameter calculator".
+    """
+
+    def __init__(self, model: str = "Llama-2-7B", targets: Sequence[str] = ("W_q", "W_v"),
+                 r: int = 8, element_id: str = "lora-calculator"):
+        if model not in MODEL_PRESETS:
+            raise ValueError(f"model must be one of {list(MODEL_PRESETS)}, got {model!r}")
+        lora_budget(model, targets, r)                  # checks targets and r
+        if r not in RANK_CHOICES:
+            raise ValueError(f"r must be one of {RANK_CHOICES}, got r={r}")
+        self.model, self.targets, self.r, self.id = model, tuple(targets), r, element_id
+
+    def _repr_html_(self) -> str:
+        import html as html_escape
+        import json
+
+        shapes = {name: {"layers": shape.n_layers, "total": shape.total,
+                         "matrices": {m: list(dims) for m, dims in shape.matrices.items()},
+                         "mlp": list(shape.mlp)} for name, shape in MODEL_PRESETS.items()}
+        options = "".join(f'<option{" selected" if name == self.model else ""}>'
+                          f"{html_escape.escape(name)}</option>" for name in MODEL_PRESETS)
+        boxes = "".join(f'<label class="calc-target"><input type="checkbox" value="{t}"'
+                        f'{" checked" if t in self.targets else ""}> {t}</label>'
+                        for t in TARGET_CHOICES)
+        head = "".join(f"<th>{html_escape.escape(h)}</th>" for h in _HEADERS)
+        rank_index = RANK_CHOICES.index(self.r)
+        return f"""
+<div class="lora-page-calculator" id="{self.id}">
+ <div class="calc-controls">
+  <label><span class="lang-en">model</span><span class="lang-zh">模型</span>
+   <select class="calc-model" aria-label="model / 模型">{options}</select></label>
+  <span class="calc-targets" role="group" aria-label="adapted matrices / 適配的矩陣">{boxes}</span>
+  <label><span class="calc-r-label">r = <output class="calc-r-value">{self.r}</output></span>
+   <input class="calc-r" type="range" min="0" max="{len(RANK_CHOICES) - 1}" step="1"
+          value="{rank_index}" aria-label="rank r / 秩 r"></label>
+ </div>
+ <table class="table lora-budget"><thead><tr>{head}</tr></thead><tbody></tbody></table>
+ <p class="calc-empty" hidden><span class="lang-en">Tick at least one matrix.</span>
+  <span class="lang-zh">請至少勾選一個矩陣。</span></p>
+</div>
+<script>
+(function () {{
+  var root = document.getElementById({json.dumps(self.id)});
+  var SHAPES = {json.dumps(shapes)}, RANKS = {json.dumps(list(RANK_CHOICES))};
+  var FP16 = {FP16_BYTES}, ADAM = {ADAM_BYTES};
+  function fmt(n) {{ return Math.round(n).toLocaleString("en-US"); }}
+  function short(n) {{
+    var units = [["B", 1e9], ["M", 1e6], ["K", 1e3]];
+    for (var i = 0; i < units.length; i++) if (n >= units[i][1]) return (n / units[i][1]).toFixed(1) + units[i][0];
+    return String(n);
+  }}
+  function mb(bytes, unit) {{ var d = unit === "GB" ? 1e9 : 1e6;
+    return (bytes / d).toLocaleString("en-US", {{minimumFractionDigits: 1, maximumFractionDigits: 1}}) + " " + unit; }}
+  function row(cells) {{ return "<tr>" + cells.map(function (c) {{ return "<td>" + c + "</td>"; }}).join("") + "</tr>"; }}
+  function update() {{
+    var name = root.querySelector(".calc-model").value, model = SHAPES[name];
+    var r = RANKS[+root.querySelector(".calc-r").value];
+    root.querySelector(".calc-r-value").textContent = r;
+    var chosen = Array.prototype.filter.call(root.querySelectorAll(".calc-targets input"),
+      function (b) {{ return b.checked; }}).map(function (b) {{ return b.value; }});
+    var body = root.querySelector("tbody"), empty = root.querySelector(".calc-empty");
+    empty.hidden = chosen.length > 0;
+    if (!chosen.length) {{ body.innerHTML = ""; return; }}
+    var matrices = [];
+    chosen.forEach(function (t) {{ (t === "MLP" ? model.mlp : [t]).forEach(function (m) {{
+      if (matrices.indexOf(m) < 0) matrices.push(m); }}); }});
+    var perLayer = matrices.reduce(function (s, m) {{
+      var d = model.matrices[m]; return s + r * (d[0] + d[1]); }}, 0);
+    var n = model.layers * perLayer, total = model.total;
+    body.innerHTML = row([name, chosen.join(", "), String(r), fmt(n) + " (" + short(n) + ")",
+                          (100 * n / total).toFixed(4) + " %", fmt(total / n),
+                          mb(FP16 * n, "MB"), mb(ADAM * n, "MB")])
+      + row([name, "full fine-tuning / 完整微調", "–", fmt(total) + " (" + short(total) + ")",
+             "100 %", "1", mb(FP16 * total, "GB"), mb(ADAM * total, "GB")]);
+  }}
+  root.addEventListener("input", update);
+  root.addEventListener("change", update);
+  update();
+}})();
+</script>"""
+
+
+def lora_calculator_page(model: str = "Llama-2-7B", targets: Sequence[str] = ("W_q", "W_v"),
+                         r: int = 8) -> PageCalculator:
+    """The chapter 4 calculator as it works in the HTML book and in JupyterLab (see
+    ``PageCalculator``); ``lora_calculator`` is the same with ipywidgets, computed in Python."""
+    return PageCalculator(model, targets, r)

@@ -13,11 +13,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .._validate import check_int, check_positive_int, check_real, check_seed
+from ._static import close_tree, grid_slider, stacked_explorer, view
 from ..linalg import default_tolerance
 from ..plotting import COLORS, bilingual
 from ._render import FigureImage
 
-__all__ = ["RankExperiment", "rank_experiment", "rank_explorer", "rank_explorer_figure"]
+__all__ = ["RankExperiment", "rank_experiment", "rank_explorer", "rank_explorer_static",
+           "rank_explorer_figure", "STATIC_LOG_NOISES"]
 
 FLOOR = 1e-18   # singular values below this are drawn at the floor of the log axis
 
@@ -122,7 +124,41 @@ def rank_explorer(m: int = 12, n: int = 8, seed: int = 0) -> widgets.VBox:
     update()
     box = widgets.VBox([widgets.HBox([k_slider, noise_slider, tol_slider]), caption, view.image])
     box.update = update   # exposed for tests and benchmarks
+    box.sliders = {"k": k_slider, "noise": noise_slider, "tol": tol_slider}
+    box.caption, box.view = caption, view
     return box
+
+
+#: The noise slider's positions in the HTML book, as log₁₀(noise); -16 stands for no noise.
+STATIC_LOG_NOISES = (-16, -13, -10, -8, -6, -4, -2)
+
+
+def rank_explorer_static(k: int = 3, log_noises: tuple[float, ...] = STATIC_LOG_NOISES,
+                         log_tol: float = -6, m: int = 12, n: int = 8,
+                         seed: int = 0) -> widgets.VBox:
+    """The explorer for the HTML book: sliders for k (0..min(m, n)) and the noise (on the grid
+    ``log_noises``) at the tolerance 10^log_tol, every position drawn in advance by
+    ``rank_explorer``, so both sliders move with no kernel. Used in chapter 1."""
+    live = rank_explorer(m, n, seed)
+    live.sliders["tol"].value = log_tol
+    ks = list(range(0, min(m, n) + 1))
+    k = check_int(k, "k", low=0, high=min(m, n))
+    frames: dict[tuple[int, int], tuple[bytes, str]] = {}
+    for i, log_noise in enumerate(log_noises):
+        live.sliders["noise"].value = log_noise
+        for j, q in enumerate(ks):
+            live.sliders["k"].value = q
+            en, _, zh = live.caption.value.partition("<br>")
+            frames[i, j] = (bytes(live.view.image.value),
+                            f'<div class="lang-en">{en}</div><div class="lang-zh">{zh}</div>')
+    close_tree(live)
+    noise_labels = ["0" if v <= -16 else f"1e{int(v)}" for v in log_noises]
+    noise = grid_slider(noise_labels, noise_labels[0], "noise", "noise level", "雜訊大小")
+    k_slider = grid_slider(ks, k, "k", "rank k of the signal", "訊號的秩 k")
+    title = (f'<div class="lang-en">tolerance = 1e{int(log_tol)} (orange line)</div>'
+             f'<div class="lang-zh">容許誤差 = 1e{int(log_tol)}（橘線）</div>')
+    return stacked_explorer([noise, k_slider],
+                            lambda index: view(frames[index][0], "png", frames[index][1]), title)
 
 
 def rank_explorer_figure(k: int = 3, noises: tuple[float, ...] = (0.0, 1e-10, 1e-3),

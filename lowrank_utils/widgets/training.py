@@ -15,8 +15,9 @@ from .._validate import check_int
 from ..experiment.study import TruncationStudy
 from ..plotting import COLORS, bilingual
 from ._render import FigureImage
+from ._static import close_tree, grid_slider, stacked_explorer, view
 
-__all__ = ["truncation_step", "truncation_explorer",
+__all__ = ["truncation_step", "truncation_explorer", "truncation_explorer_static",
            "truncation_explorer_figure"]
 
 LAYER_MARKERS = ("o", "s", "^", "D")
@@ -95,8 +96,30 @@ def truncation_explorer(study: TruncationStudy) -> widgets.VBox:
     update()
     box = widgets.VBox([slider, caption, view.image])
     box.update = update   # exposed for tests
-    box.slider = slider
+    box.slider, box.caption, box.view = slider, caption, view
     return box
+
+
+def truncation_explorer_static(study: TruncationStudy, k: int | None = None) -> widgets.VBox:
+    """The explorer for the HTML book: every k = 1..K drawn in advance by ``truncation_explorer``,
+    a slider jslinked to them, no kernel needed. Used in chapter 5."""
+    k = study.r_star if k is None else truncation_step(study, k)["k"]
+    live = truncation_explorer(study)
+    ks = [int(q) for q in study.ks]
+    frames = []
+    for q in ks:
+        live.slider.value = q
+        frames.append((bytes(live.view.image.value), live.caption.value))
+    close_tree(live)
+    slider = grid_slider(ks, k, "k", "directions kept", "保留的方向數")
+    return stacked_explorer([slider], lambda index: view(frames[index[0]][0], "png",
+                                                          _lang_pair(frames[index[0]][1])))
+
+
+def _lang_pair(caption: str) -> str:
+    """The live caption ("English<br>中文") as a lang-en / lang-zh pair for the book's switch."""
+    en, _, zh = caption.partition("<br>")
+    return f'<div class="lang-en">{en}</div><div class="lang-zh">{zh}</div>'
 
 
 def truncation_explorer_figure(study: TruncationStudy, k: int | None = None) -> plt.Figure:
