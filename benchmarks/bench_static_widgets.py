@@ -6,8 +6,8 @@ times and measures, in the page, the time from the input event to the next anima
 the next frame when that time is one frame (16.7 ms at 60 Hz). Reported per widget: the move's
 own work (median, worst), the median time to the next frame, and how many moves came later
 than one frame (more than 1.2 × 16.7 ms).
-The precomputed explorers (chapters 1, 3, 5) switch a Stack's child; chapters 2 and 4 compute in
-the page (the 2×2 SVD, the LoRA arithmetic).
+The precomputed explorers (chapters 1, 3, 5) show another of their pictures (already decoded);
+chapters 2 and 4 compute in the page (the 2×2 SVD, the LoRA arithmetic).
 
 Run after ``make book``:  .venv/bin/python benchmarks/bench_static_widgets.py
 Needs Debian's chromium and chromium-driver. Writes ``benchmarks/results/widgets_static.json``.
@@ -31,15 +31,15 @@ MOVES = 40
 
 # page -> (CSS selector of the control, how to move it one step in the page)
 WIDGETS = {
-    "01_rank.html": "noui",
+    "01_rank.html": ".page-explorer input[type=range]:last-of-type",
     "02_svd.html": ".svd-page input[type=range]",
-    "03_lowrank.html": "noui",
+    "03_lowrank.html": ".page-explorer input[type=range]",
     "04_lora.html": ".lora-page-calculator .calc-r",
-    "05_training.html": "noui",
+    "05_training.html": ".page-explorer input[type=range]",
 }
+PRECOMPUTED = {"01_rank.html", "03_lowrank.html", "05_training.html"}
 
-# One move and its time to the next frame: for an ipywidgets slider the index of its model is
-# set through the widget manager (what a key press does); for a range input, its value.
+# One move and its time to the next frame: a range input's value changes, as a key press does.
 MEASURE = """
 const [kind, moves, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
 const times = [], work = [];
@@ -47,12 +47,8 @@ const frame = () => new Promise(r => requestAnimationFrame(() => r()));
 async function step(i) {
   await frame();                                  // start at the beginning of a frame
   const t0 = performance.now();
-  if (kind === 'noui') {
-    const handle = Array.from(document.querySelectorAll('.widget-slider .noUi-handle')).filter(h => h.checkVisibility()).pop();
-    handle.focus();
-    handle.dispatchEvent(new KeyboardEvent('keydown', {key: i % 10 < 5 ? 'ArrowRight' : 'ArrowLeft', bubbles: true}));
-  } else {
-    const input = document.querySelector(kind);
+  {
+    const input = Array.from(document.querySelectorAll(kind)).pop();
     const max = +input.max, min = +input.min, s = +(input.step || 1);
     let v = +input.value + (i % 10 < 5 ? s : -s);
     input.value = Math.min(max, Math.max(min, v));
@@ -96,7 +92,7 @@ def main() -> dict:
                                        "work_max_ms": round(max(work), 2),
                                        "to_next_frame_median_ms": round(statistics.median(times), 2),
                                        "moves_later_than_one_frame": late,
-                                       "kind": "precomputed views" if kind == "noui"
+                                       "kind": "precomputed views" if page in PRECOMPUTED
                                        else "computed in the page"}
     finally:
         d.quit()

@@ -1,12 +1,10 @@
 """lowrank_utils.widgets._static and the *_static explorers: every slider position precomputed,
-linked in the page (jslink), so the book's sliders move without a kernel."""
+switched in the page, so the book's sliders move without a kernel."""
 from __future__ import annotations
 
 import io
+import re
 
-import ipywidgets as widgets
-from ipywidgets.widgets import widget as widget_registry
-from ipywidgets.widgets.widget_link import Link
 import numpy as np
 import pytest
 from PIL import Image
@@ -15,51 +13,31 @@ from lowrank_utils.experiment.study import TruncationStudy
 from lowrank_utils.plotting import use_book_style
 from lowrank_utils.widgets import (image_explorer_static, rank_explorer_static,
                                    truncation_explorer_static)
-from lowrank_utils.widgets._static import compact, grid_slider, stacked_explorer, view
+from lowrank_utils.widgets._static import GridControl, PageExplorer, compact
 
 use_book_style()
 
 
-def links_of(slider: widgets.Widget) -> list[Link]:
-    return [w for w in widget_registry._instances.values()
-            if isinstance(w, Link) and w.source[0] is slider]
+def png(color: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 6), (color, 0, 0)).save(out, format="png")
+    return out.getvalue()
 
 
-def pictures(box: widgets.Widget) -> list[bytes]:
-    found = []
-    def walk(w):
-        if isinstance(w, widgets.Image):
-            found.append(bytes(w.value))
-        for child in getattr(w, "children", ()):
-            walk(child)
-    walk(box)
-    return found
-
-
-def shown_caption(box: widgets.VBox) -> str:
-    """The caption of the view the stacks currently select (what the page shows)."""
-    node = box.children[-1]
-    while isinstance(node, widgets.Stack):
-        node = node.children[node.selected_index]
-    return node.children[0].value
-
-
-def test_nested_stacks_link_every_slider_and_cover_every_combination():
-    a = grid_slider(["x", "y"], "y", "a", "first", "第一")
-    b = grid_slider([1, 2, 3], 1, "b", "second", "第二")
-    seen = []
-    box = stacked_explorer([a, b], lambda index: seen.append(index) or widgets.HTML(str(index)))
-    assert sorted(seen) == [(i, j) for i in range(2) for j in range(3)]
-    outer = box.children[-1]
-    assert isinstance(outer, widgets.Stack) and outer.selected_index == 1
-    assert all(isinstance(inner, widgets.Stack) and len(inner.children) == 3
-               for inner in outer.children)
-    assert len(links_of(a)) == 1 and len(links_of(b)) == 2       # one link per stack it drives
-    assert all(link.target[1] == "selected_index" and link.source[1] == "index"
-               for link in links_of(a) + links_of(b))
-    assert a.tooltip == "first / 第一" and box.sliders == [a, b]
+def test_a_page_explorer_holds_one_view_per_combination_and_shows_one():
+    a = GridControl("a", ["x", "y"], "y", "first", "第一")
+    b = GridControl("b", [1, 2, 3], 1, "second", "第二")
+    views = {(i, j): (png(40 * i + j), "png", f"<b>{i},{j}</b>") for i in range(2) for j in range(3)}
+    page = PageExplorer([a, b], views)._repr_html_()
+    assert page.count('class="pe-view"') == 6 and page.count(" hidden>") == 5
+    shown = re.search(r'<figure class="pe-view" data-key="([\d,]+)">', page).group(1)
+    assert shown == "1,0"                                     # a = "y", b = 1
+    assert 'aria-label="first / 第一"' in page and page.count('type="range"') == 2
+    assert "http" not in page.split("<script>")[1]            # nothing is fetched
+    with pytest.raises(ValueError, match="every combination"):
+        PageExplorer([a, b], {(0, 0): views[0, 0]})
     with pytest.raises(ValueError, match="one of the grid's positions"):
-        grid_slider([1, 2], 5, "c", "c", "c")
+        GridControl("c", [1, 2], 5, "c", "c")
 
 
 def test_compact_pictures_stay_pictures_and_get_smaller():
@@ -72,32 +50,27 @@ def test_compact_pictures_stay_pictures_and_get_smaller():
         with Image.open(io.BytesIO(small)) as image:
             assert image.size == (60, 40) and image.format.lower() == fmt
         assert len(small) < len(raw.getvalue())
-    assert isinstance(view(small, "jpeg", "<b>x</b>").children[1], widgets.Image)
 
 
 def test_the_image_explorer_shows_every_k_of_its_grid():
     ks = (1, 5, 20, 512)
-    box = image_explorer_static(ks=ks, k=20)
-    slider, stack = box.sliders[0], box.children[-1]
-    assert list(slider.options) == ["1", "5", "20", "512"] and slider.value == "20"
-    assert stack.selected_index == 2 and len(stack.children) == len(ks)
+    explorer = image_explorer_static(ks=ks, k=20)
+    (control,) = explorer.controls
+    assert [str(p) for p in control.positions] == ["1", "5", "20", "512"] and control.index == 2
     for index, k in enumerate(ks):
-        stack.selected_index = index             # what the jslink does in the page
-        assert f"k = {k} " in shown_caption(box)
-    assert sum(map(len, pictures(box))) < 250_000 * len(ks)
+        assert f"k = {k} " in explorer.selected(index)
+    assert explorer.size < 250_000 * len(ks)
     with pytest.raises(ValueError, match="contain k"):
         image_explorer_static(ks=(1, 5), k=20)
 
 
-def test_the_rank_explorer_grid_covers_k_and_the_noise():
-    box = rank_explorer_static(k=3, log_noises=(-16, -6))
-    noise, k = box.sliders
-    assert list(noise.options) == ["0", "1e-6"] and list(k.options) == [str(q) for q in range(9)]
-    outer = box.children[-1]
-    outer.selected_index = 1
-    outer.children[1].selected_index = 3
-    assert "k = 3, noise = 1e-06" in shown_caption(box)
-    assert len(pictures(box)) == 2 * 9
+def test_the_rank_explorer_grid_covers_the_noise_and_k():
+    explorer = rank_explorer_static(k=3, log_noises=(-16, -6))
+    noise, k = explorer.controls
+    assert [str(p) for p in noise.positions] == ["0", "1e-6"]
+    assert [str(p) for p in k.positions] == [str(q) for q in range(9)]
+    assert "k = 3, noise = 1e-06" in explorer.selected(1, 3)
+    assert len(explorer.views) == 2 * 9
 
 
 def test_the_truncation_explorer_has_every_k():
@@ -105,8 +78,17 @@ def test_the_truncation_explorer_has_every_k():
     study = TruncationStudy(ks=np.arange(1, 7), losses=0.1 * 0.5 ** np.arange(6),
                             spectra={"fc1": np.sort(rng.uniform(0.01, 1, 10))[::-1]}, r_star=2,
                             base_loss=0.3, full_loss=0.001)
-    box = truncation_explorer_static(study)
-    stack = box.children[-1]
-    assert box.sliders[0].value == "2" and len(stack.children) == 6
-    caption = shown_caption(box)
+    explorer = truncation_explorer_static(study)
+    assert explorer.controls[0].index == 1 and len(explorer.views) == 6
+    caption = explorer.selected(1)
     assert caption.startswith('<div class="lang-en">k = 2: loss') and 'class="lang-zh"' in caption
+
+
+def test_the_page_explorers_create_no_ipywidget():
+    """A widget created while the book is built stays in the page's widget state (closing it
+    does not remove it), and would make the page load the 3.5 MB widget manager for nothing."""
+    from ipywidgets.widgets import widget
+    before = set(widget._instances)
+    rank_explorer_static(log_noises=(-16,))
+    image_explorer_static(ks=(1, 20), k=20)
+    assert set(widget._instances) == before

@@ -33,10 +33,18 @@ class FigureImage:
         self.image_format, self.jpeg_quality = image_format, jpeg_quality
         self.figure = Figure(figsize=figsize, dpi=dpi, layout="constrained")
         self.canvas = FigureCanvasAgg(self.figure)
-        self.image = widgets.Image(format=image_format)
-        self.image.layout.max_width = "100%"
+        self._image: widgets.Image | None = None
         self._animated: list[Artist] = []
         self._background = None
+
+    @property
+    def image(self) -> widgets.Image:
+        """The Image widget, made on first use: a view that only ``encode``s (the precomputed
+        explorers of the book) creates no widget, so none ends up in the page's widget state."""
+        if self._image is None:
+            self._image = widgets.Image(format=self.image_format)
+            self._image.layout.max_width = "100%"
+        return self._image
 
     def animate(self, artists: Iterable[Artist]) -> None:
         """Mark the artists that change per move; the rest is drawn once and blitted."""

@@ -1,40 +1,30 @@
-"""Explorers that work without a kernel: sliders ``jslink``ed to stacks of precomputed views.
+"""Explorers that work without a kernel: sliders over precomputed views, switched in the page.
 
-The published book has no Python behind it. Its widgets are drawn by the HTML widget manager
-from the widget state saved when the book was built, so every view a slider can show is computed
-then: each control is a ``SelectionSlider`` over a grid of positions, ``jslink``ed (in the page,
-no kernel) to the ``selected_index`` of a ``Stack`` of views; two controls nest two levels of
-stacks. A view is the caption (HTML, both languages) above the picture. The same widget works in
-JupyterLab; there the live explorers (``image_explorer`` …) also compute positions off the grid.
+The published book has no Python behind it. Its precomputed explorers are plain HTML: every view
+a slider can show was drawn when the book was built (by the live explorer itself), and a few
+lines of JavaScript show the one the sliders select (``hidden`` on the others). No widget
+manager, nothing downloaded; the pictures are already decoded when a slider moves, so the new
+view is on screen in the next frame. The same output works in JupyterLab, where the live
+explorers (``image_explorer`` …) also compute positions off the grid.
 
 Used by ``rank_explorer_static`` (chapter 1), ``image_explorer_static`` (chapter 3) and
 ``truncation_explorer_static`` (chapter 5).
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
-
+import base64
+import html
 import io
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Sequence
 
-import ipywidgets as widgets
 from PIL import Image
 
-__all__ = ["grid_slider", "stacked_explorer", "view", "compact", "close_tree"]
+__all__ = ["GridControl", "PageExplorer", "compact"]
 
-
-def grid_slider(options: Sequence[object], value: object, description: str,
-                label_en: str, label_zh: str, width: str = "70%") -> widgets.SelectionSlider:
-    """A slider over the grid ``options`` (shown with ``str``), keyboard-operable, labelled in
-    both languages (``description`` beside it, ``label_en`` / ``label_zh`` for screen readers)."""
-    labels = [str(option) for option in options]
-    if str(value) not in labels:
-        raise ValueError(f"value must be one of the grid's positions {labels}, got {value!r}")
-    slider = widgets.SelectionSlider(options=labels, value=str(value), description=description,
-                                     continuous_update=True,
-                                     tooltip=f"{label_en} / {label_zh}")
-    slider.layout.width = width
-    slider.style.description_width = "initial"
-    return slider
+_COUNTER = itertools.count()
 
 
 def compact(picture: bytes, image_format: str) -> bytes:
@@ -49,36 +39,91 @@ def compact(picture: bytes, image_format: str) -> bytes:
     return out.getvalue()
 
 
-def view(picture: bytes, image_format: str, caption_html: str) -> widgets.VBox:
-    """One precomputed position: its caption (a lang-en / lang-zh pair) above its picture."""
-    image = widgets.Image(value=compact(picture, image_format), format=image_format)
-    image.layout.max_width = "100%"
-    return widgets.VBox([widgets.HTML(caption_html), image])
+@dataclass(frozen=True)
+class GridControl:
+    """One slider of a precomputed explorer: its positions, the one shown first, its labels."""
+
+    name: str                         # shown beside the slider ("k", "noise")
+    positions: Sequence[object]       # the grid, shown with str
+    value: object                     # the position shown first (one of ``positions``)
+    label_en: str                     # what the slider sets, for screen readers, in English
+    label_zh: str                     # … and in Chinese
+
+    def __post_init__(self) -> None:
+        labels = [str(p) for p in self.positions]
+        if not labels:
+            raise ValueError(f"{self.name}: positions must hold at least one position")
+        if str(self.value) not in labels:
+            raise ValueError(f"value must be one of the grid's positions {labels}, "
+                             f"got {self.value!r}")
+
+    @property
+    def index(self) -> int:
+        return [str(p) for p in self.positions].index(str(self.value))
 
 
-def stacked_explorer(sliders: Sequence[widgets.SelectionSlider],
-                     render: Callable[[tuple[int, ...]], widgets.Widget],
-                     title_html: str = "") -> widgets.VBox:
-    """Nested stacks of ``render(indices)`` for every combination of the sliders' positions,
-    each level's ``selected_index`` jslinked to its slider's ``index`` (no kernel needed)."""
-    def level(depth: int, prefix: tuple[int, ...]) -> widgets.Widget:
-        if depth == len(sliders):
-            return render(prefix)
-        slider = sliders[depth]
-        children = [level(depth + 1, prefix + (i,)) for i in range(len(slider.options))]
-        stack = widgets.Stack(children=children, selected_index=slider.index)
-        widgets.jslink((slider, "index"), (stack, "selected_index"))
-        return stack
+@dataclass
+class PageExplorer:
+    """Sliders (``controls``) over ``views[(i, j, …)] = (picture, format, caption_html)``, one view
+    per combination of positions; an HTML output whose switching runs in the page."""
 
-    controls = widgets.VBox(list(sliders))
-    parts = ([widgets.HTML(title_html)] if title_html else []) + [controls, level(0, ())]
-    box = widgets.VBox(parts)
-    box.sliders = list(sliders)          # exposed for tests
-    return box
+    controls: Sequence[GridControl]
+    views: dict[tuple[int, ...], tuple[bytes, str, str]]
+    title_html: str = ""
+    element_id: str = field(default_factory=lambda: f"page-explorer-{next(_COUNTER)}")
 
+    def __post_init__(self) -> None:
+        expected = set(itertools.product(*(range(len(c.positions)) for c in self.controls)))
+        if set(self.views) != expected:
+            raise ValueError("views must hold one view for every combination of positions")
+        self.views = {key: (compact(picture, fmt), fmt, caption)
+                      for key, (picture, fmt, caption) in self.views.items()}
 
-def close_tree(widget: widgets.Widget) -> None:
-    """Close a widget and everything inside it, so that its state is not saved with the page."""
-    for child in getattr(widget, "children", ()):
-        close_tree(child)
-    widget.close()
+    def selected(self, *indices: int) -> str:
+        """The caption of the view shown at these slider positions (for tests)."""
+        return self.views[tuple(indices)][2]
+
+    @property
+    def size(self) -> int:
+        """Bytes of pictures the page carries."""
+        return sum(len(picture) for picture, _, _ in self.views.values())
+
+    def _repr_html_(self) -> str:
+        start = tuple(c.index for c in self.controls)
+        sliders = "".join(
+            f'<label class="pe-control"><span class="pe-name">{html.escape(c.name)}</span> '
+            f'<input type="range" min="0" max="{len(c.positions) - 1}" step="1" value="{c.index}"'
+            f' data-positions="{html.escape(json.dumps([str(p) for p in c.positions]))}"'
+            f' aria-label="{html.escape(c.label_en)} / {html.escape(c.label_zh)}"'
+            f' title="{html.escape(c.label_en)} / {html.escape(c.label_zh)}">'
+            f' <output>{html.escape(str(c.value))}</output></label>'
+            for c in self.controls)
+        figures = "".join(
+            f'<figure class="pe-view" data-key="{",".join(map(str, key))}"'
+            f'{"" if key == start else " hidden"}><figcaption>{caption}</figcaption>'
+            f'<img alt="" decoding="sync" src="data:image/{fmt};base64,'
+            f'{base64.b64encode(picture).decode("ascii")}"></figure>'
+            for key, (picture, fmt, caption) in sorted(self.views.items()))
+        return f"""
+<div class="page-explorer" id="{self.element_id}">
+ {self.title_html}<div class="pe-controls">{sliders}</div>
+ <div class="pe-views">{figures}</div>
+</div>
+<script>
+(function () {{
+  var root = document.getElementById({json.dumps(self.element_id)});
+  var inputs = root.querySelectorAll(".pe-control input"), shown = null, views = {{}};
+  root.querySelectorAll(".pe-view").forEach(function (v) {{
+    views[v.dataset.key] = v; if (!v.hidden) shown = v;
+    var img = v.querySelector("img"); if (img.decode) img.decode().catch(function () {{}});
+  }});
+  function update() {{
+    var key = Array.prototype.map.call(inputs, function (x) {{
+      x.nextElementSibling.textContent = JSON.parse(x.dataset.positions)[+x.value];
+      return x.value; }}).join(",");
+    var next = views[key];
+    if (next && next !== shown) {{ next.hidden = false; if (shown) shown.hidden = true; shown = next; }}
+  }}
+  root.addEventListener("input", update);
+}})();
+</script>"""

@@ -17,7 +17,7 @@ from ..images import CompressionStep, ImageSVD, as_image_svd, compression_step, 
 from ..linalg import break_even_rank
 from ..plotting import bilingual
 from ._render import FigureImage
-from ._static import close_tree, grid_slider, stacked_explorer, view
+from ._static import GridControl, PageExplorer
 
 __all__ = ["image_explorer", "image_explorer_static", "image_grid_figure", "STATIC_KS"]
 
@@ -55,7 +55,24 @@ def image_explorer(A: np.ndarray | ImageSVD | None = None, k: int = 20) -> widge
                                continuous_update=True)
     slider.layout.width = "60%"
     caption = widgets.HTML()
+    view, show, artists = _image_view(svd, k)
 
+    def update(_change=None) -> None:
+        caption.value, box.step = show(slider.value)
+        view.refresh()
+
+    box = widgets.VBox([slider, caption, view.image])
+    box.update, box.slider, box.caption, box.svd = update, slider, caption, svd
+    box.view, box.artists = view, artists
+    slider.observe(update, names="value")
+    update()
+    return box
+
+
+def _image_view(svd: ImageSVD, k: int):
+    """The explorer's figure (no widget): ``(view, show, artists)``, where ``show(k)`` redraws
+    the rank-k image and the error and returns ``(caption_html, step)``."""
+    m, n = svd.shape
     view = FigureImage(figsize=(9.6, 3.6), dpi=80, image_format="jpeg", jpeg_quality=JPEG_QUALITY)
     ax_a, ax_k, ax_e = view.figure.subplots(1, 3)
     ax_a.imshow(svd.A, cmap="gray", vmin=0, vmax=1)
@@ -73,20 +90,13 @@ def image_explorer(A: np.ndarray | ImageSVD | None = None, k: int = 20) -> widge
         ax.set_axis_off()
     view.animate([im_k, im_e])
 
-    def update(_change=None) -> None:
-        step = compression_step(svd, slider.value)
+    def show(q: int) -> tuple[str, CompressionStep]:
+        step = compression_step(svd, q)
         im_k.set_data(step.A_k)
         im_e.set_data(step.error)
-        caption.value = _caption(step, m, n)
-        box.step = step
-        view.refresh()
+        return _caption(step, m, n), step
 
-    box = widgets.VBox([slider, caption, view.image])
-    box.update, box.slider, box.caption, box.svd = update, slider, caption, svd
-    box.view, box.artists = view, (im_k, im_e)
-    slider.observe(update, names="value")
-    update()
-    return box
+    return view, show, (im_k, im_e)
 
 
 def image_grid_figure(A: np.ndarray | ImageSVD | None = None,
@@ -119,24 +129,20 @@ def image_grid_figure(A: np.ndarray | ImageSVD | None = None,
 
 
 def image_explorer_static(A: np.ndarray | ImageSVD | None = None, ks: tuple[int, ...] = STATIC_KS,
-                          k: int = 20) -> widgets.VBox:
+                          k: int = 20) -> PageExplorer:
     """The explorer for the HTML book: a slider over ``ks`` whose every position was drawn in
-    advance (by ``image_explorer`` itself), so it moves with no kernel. Used in chapter 3.
-
-    Each position is a JPEG of the three panels and its caption; at the default 19 positions the
-    page carries about 1 MB of pictures.
+    advance (by ``image_explorer`` itself), switched in the page with no kernel. Used in
+    chapter 3. At the default 19 positions the page carries about 0.9 MB of pictures.
     """
     svd = as_image_svd(A)
     m, n = svd.shape
     ks = tuple(check_rank_k(q, (m, n), "ks entries") for q in ks)
     if list(ks) != sorted(set(ks)) or k not in ks:
         raise ValueError(f"ks must be increasing and contain k = {k}, got {ks}")
-    live = image_explorer(svd, k=ks[0])
-    frames = []
-    for q in ks:
-        live.slider.value = q                             # the live explorer draws position q
-        frames.append((bytes(live.view.image.value), live.caption.value))
-    close_tree(live)
-    slider = grid_slider(ks, k, "k", "rank k of the approximation", "近似的秩 k")
-    return stacked_explorer([slider], lambda index: view(frames[index[0]][0], "jpeg",
-                                                          frames[index[0]][1]))
+    view, show, _ = _image_view(svd, ks[0])              # the live explorer's figure
+    views = {}
+    for i, q in enumerate(ks):
+        caption, _ = show(q)
+        views[(i,)] = (view.encode(), "jpeg", caption)
+    return PageExplorer([GridControl("k", ks, k, "rank k of the approximation", "近似的秩 k")],
+                        views)

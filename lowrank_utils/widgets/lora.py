@@ -198,7 +198,10 @@ class PageCalculator:
   }}
   function mb(bytes, unit) {{ var d = unit === "GB" ? 1e9 : 1e6;
     return (bytes / d).toLocaleString("en-US", {{minimumFractionDigits: 1, maximumFractionDigits: 1}}) + " " + unit; }}
-  function row(cells) {{ return "<tr>" + cells.map(function (c) {{ return "<td>" + c + "</td>"; }}).join("") + "</tr>"; }}
+  function fill(tr, cells) {{                  // reuse the row's cells: no new elements per move
+    while (tr.children.length < cells.length) tr.appendChild(document.createElement("td"));
+    cells.forEach(function (c, i) {{ if (tr.children[i].textContent !== c) tr.children[i].textContent = c; }});
+  }}
   function update() {{
     var name = root.querySelector(".calc-model").value, model = SHAPES[name];
     var r = RANKS[+root.querySelector(".calc-r").value];
@@ -207,18 +210,20 @@ class PageCalculator:
       function (b) {{ return b.checked; }}).map(function (b) {{ return b.value; }});
     var body = root.querySelector("tbody"), empty = root.querySelector(".calc-empty");
     empty.hidden = chosen.length > 0;
-    if (!chosen.length) {{ body.innerHTML = ""; return; }}
+    body.hidden = !chosen.length;
+    if (!chosen.length) return;
+    while (body.children.length < 2) body.appendChild(document.createElement("tr"));
     var matrices = [];
     chosen.forEach(function (t) {{ (t === "MLP" ? model.mlp : [t]).forEach(function (m) {{
       if (matrices.indexOf(m) < 0) matrices.push(m); }}); }});
     var perLayer = matrices.reduce(function (s, m) {{
       var d = model.matrices[m]; return s + r * (d[0] + d[1]); }}, 0);
     var n = model.layers * perLayer, total = model.total;
-    body.innerHTML = row([name, chosen.join(", "), String(r), fmt(n) + " (" + short(n) + ")",
-                          (100 * n / total).toFixed(4) + " %", fmt(total / n),
-                          mb(FP16 * n, "MB"), mb(ADAM * n, "MB")])
-      + row([name, "full fine-tuning / 完整微調", "–", fmt(total) + " (" + short(total) + ")",
-             "100 %", "1", mb(FP16 * total, "GB"), mb(ADAM * total, "GB")]);
+    fill(body.children[0], [name, chosen.join(", "), String(r), fmt(n) + " (" + short(n) + ")",
+                            (100 * n / total).toFixed(4) + " %", fmt(total / n),
+                            mb(FP16 * n, "MB"), mb(ADAM * n, "MB")]);
+    fill(body.children[1], [name, "full fine-tuning / 完整微調", "–", fmt(total) + " (" + short(total) + ")",
+                            "100 %", "1", mb(FP16 * total, "GB"), mb(ADAM * total, "GB")]);
   }}
   root.addEventListener("input", update);
   root.addEventListener("change", update);

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .._validate import check_int, check_positive_int, check_real, check_seed
-from ._static import close_tree, grid_slider, stacked_explorer, view
+from ._static import GridControl, PageExplorer
 from ..linalg import default_tolerance
 from ..plotting import COLORS, bilingual
 from ._render import FigureImage
@@ -104,19 +104,11 @@ def rank_explorer(m: int = 12, n: int = 8, seed: int = 0) -> widgets.VBox:
         noise = 0.0 if noise_slider.value <= -16 else 10.0 ** noise_slider.value
         return rank_experiment(k_slider.value, noise, 10.0 ** tol_slider.value, m, n, seed)
 
-    view = FigureImage(figsize=(6.4, 3.2))
-    ax = view.figure.add_subplot()
-    bars, line_np, line_tol = _draw_spectrum(ax, experiment())
-    view.animate([*bars, line_np, line_tol])
+    view, show = _rank_view(experiment())
     caption = widgets.HTML()
 
     def update(_change=None) -> None:
-        ex = experiment()
-        for bar, value in zip(bars, np.maximum(ex.s, FLOOR)):
-            bar.set_height(value)
-        line_np.set_ydata([max(ex.tol_numpy, FLOOR)] * 2)
-        line_tol.set_ydata([max(ex.tol, FLOOR)] * 2)
-        caption.value = _caption(ex).replace("\n", "<br>")
+        caption.value = show(experiment()).replace("\n", "<br>")
         view.refresh()
 
     for s in (k_slider, noise_slider, tol_slider):
@@ -129,36 +121,51 @@ def rank_explorer(m: int = 12, n: int = 8, seed: int = 0) -> widgets.VBox:
     return box
 
 
+def _rank_view(first: RankExperiment):
+    """The explorer's figure (no widget): ``(view, show)``; ``show(ex)`` redraws the bars and
+    both tolerances for the experiment ``ex`` and returns its caption."""
+    view = FigureImage(figsize=(6.4, 3.2))
+    ax = view.figure.add_subplot()
+    bars, line_np, line_tol = _draw_spectrum(ax, first)
+    view.animate([*bars, line_np, line_tol])
+
+    def show(ex: RankExperiment) -> str:
+        for bar, value in zip(bars, np.maximum(ex.s, FLOOR)):
+            bar.set_height(value)
+        line_np.set_ydata([max(ex.tol_numpy, FLOOR)] * 2)
+        line_tol.set_ydata([max(ex.tol, FLOOR)] * 2)
+        return _caption(ex)
+
+    return view, show
+
+
 #: The noise slider's positions in the HTML book, as log₁₀(noise); -16 stands for no noise.
 STATIC_LOG_NOISES = (-16, -13, -10, -8, -6, -4, -2)
 
 
 def rank_explorer_static(k: int = 3, log_noises: tuple[float, ...] = STATIC_LOG_NOISES,
                          log_tol: float = -6, m: int = 12, n: int = 8,
-                         seed: int = 0) -> widgets.VBox:
-    """The explorer for the HTML book: sliders for k (0..min(m, n)) and the noise (on the grid
-    ``log_noises``) at the tolerance 10^log_tol, every position drawn in advance by
-    ``rank_explorer``, so both sliders move with no kernel. Used in chapter 1."""
-    live = rank_explorer(m, n, seed)
-    live.sliders["tol"].value = log_tol
-    ks = list(range(0, min(m, n) + 1))
+                         seed: int = 0) -> PageExplorer:
+    """The explorer for the HTML book: sliders for the noise (on the grid ``log_noises``) and k
+    (0..min(m, n)) at the tolerance 10^log_tol, every position drawn in advance by
+    ``rank_explorer`` and switched in the page, no kernel needed. Used in chapter 1."""
     k = check_int(k, "k", low=0, high=min(m, n))
-    frames: dict[tuple[int, int], tuple[bytes, str]] = {}
+    ks = list(range(0, min(m, n) + 1))
+    tol = 10.0 ** log_tol
+    view, show = _rank_view(rank_experiment(k, 0.0, tol, m, n, seed))   # the live figure
+    views = {}
     for i, log_noise in enumerate(log_noises):
-        live.sliders["noise"].value = log_noise
+        noise = 0.0 if log_noise <= -16 else 10.0 ** log_noise
         for j, q in enumerate(ks):
-            live.sliders["k"].value = q
-            en, _, zh = live.caption.value.partition("<br>")
-            frames[i, j] = (bytes(live.view.image.value),
-                            f'<div class="lang-en">{en}</div><div class="lang-zh">{zh}</div>')
-    close_tree(live)
+            en, _, zh = show(rank_experiment(q, noise, tol, m, n, seed)).partition("\n")
+            views[(i, j)] = (view.encode(), "png",
+                             f'<div class="lang-en">{en}</div><div class="lang-zh">{zh}</div>')
     noise_labels = ["0" if v <= -16 else f"1e{int(v)}" for v in log_noises]
-    noise = grid_slider(noise_labels, noise_labels[0], "noise", "noise level", "雜訊大小")
-    k_slider = grid_slider(ks, k, "k", "rank k of the signal", "訊號的秩 k")
-    title = (f'<div class="lang-en">tolerance = 1e{int(log_tol)} (orange line)</div>'
-             f'<div class="lang-zh">容許誤差 = 1e{int(log_tol)}（橘線）</div>')
-    return stacked_explorer([noise, k_slider],
-                            lambda index: view(frames[index][0], "png", frames[index][1]), title)
+    title = (f'<p class="pe-title"><span class="lang-en">tolerance = 1e{int(log_tol)} (orange '
+             f'line)</span><span class="lang-zh">容許誤差 = 1e{int(log_tol)}（橘線）</span></p>')
+    return PageExplorer([GridControl("noise", noise_labels, noise_labels[0], "noise level", "雜訊大小"),
+                         GridControl("k", ks, k, "rank k of the signal", "訊號的秩 k")],
+                        views, title)
 
 
 def rank_explorer_figure(k: int = 3, noises: tuple[float, ...] = (0.0, 1e-10, 1e-3),

@@ -15,7 +15,7 @@ from .._validate import check_int
 from ..experiment.study import TruncationStudy
 from ..plotting import COLORS, bilingual
 from ._render import FigureImage
-from ._static import close_tree, grid_slider, stacked_explorer, view
+from ._static import GridControl, PageExplorer
 
 __all__ = ["truncation_step", "truncation_explorer", "truncation_explorer_static",
            "truncation_explorer_figure"]
@@ -79,16 +79,11 @@ def truncation_explorer(study: TruncationStudy) -> widgets.VBox:
     Used in chapter 5, section "How many directions does the task need?". Needs a kernel.
     """
     slider = widgets.IntSlider(value=1, min=1, max=int(study.ks.size), description="k")
-    view = FigureImage(figsize=(9.0, 3.4))
-    marker, line = _draw(view.figure, study, 1)
-    view.animate([marker, line])
+    view, show = _truncation_view(study)
     caption = widgets.HTML()
 
     def update(_change=None) -> None:
-        k = slider.value
-        marker.set_data([k], [study.losses[k - 1]])
-        line.set_xdata([k + 0.5, k + 0.5])
-        en, zh = _caption(study, k)
+        en, zh = show(slider.value)
         caption.value = f"{en}<br>{zh}"
         view.refresh()
 
@@ -100,26 +95,33 @@ def truncation_explorer(study: TruncationStudy) -> widgets.VBox:
     return box
 
 
-def truncation_explorer_static(study: TruncationStudy, k: int | None = None) -> widgets.VBox:
-    """The explorer for the HTML book: every k = 1..K drawn in advance by ``truncation_explorer``,
-    a slider jslinked to them, no kernel needed. Used in chapter 5."""
+def _truncation_view(study: TruncationStudy):
+    """The explorer's figure (no widget): ``(view, show)``; ``show(k)`` moves the marker and
+    the cut to k and returns the caption ``(en, zh)``."""
+    view = FigureImage(figsize=(9.0, 3.4))
+    marker, line = _draw(view.figure, study, 1)
+    view.animate([marker, line])
+
+    def show(k: int) -> tuple[str, str]:
+        marker.set_data([k], [study.losses[k - 1]])
+        line.set_xdata([k + 0.5, k + 0.5])
+        return _caption(study, k)
+
+    return view, show
+
+
+def truncation_explorer_static(study: TruncationStudy, k: int | None = None) -> PageExplorer:
+    """The explorer for the HTML book: every k = 1..K drawn in advance with the live explorer's
+    figure and switched in the page, no kernel needed. Used in chapter 5."""
     k = study.r_star if k is None else truncation_step(study, k)["k"]
-    live = truncation_explorer(study)
+    view, show = _truncation_view(study)
     ks = [int(q) for q in study.ks]
-    frames = []
-    for q in ks:
-        live.slider.value = q
-        frames.append((bytes(live.view.image.value), live.caption.value))
-    close_tree(live)
-    slider = grid_slider(ks, k, "k", "directions kept", "保留的方向數")
-    return stacked_explorer([slider], lambda index: view(frames[index[0]][0], "png",
-                                                          _lang_pair(frames[index[0]][1])))
-
-
-def _lang_pair(caption: str) -> str:
-    """The live caption ("English<br>中文") as a lang-en / lang-zh pair for the book's switch."""
-    en, _, zh = caption.partition("<br>")
-    return f'<div class="lang-en">{en}</div><div class="lang-zh">{zh}</div>'
+    views = {}
+    for i, q in enumerate(ks):
+        en, zh = show(q)
+        views[(i,)] = (view.encode(), "png",
+                       f'<div class="lang-en">{en}</div><div class="lang-zh">{zh}</div>')
+    return PageExplorer([GridControl("k", ks, k, "directions kept", "保留的方向數")], views)
 
 
 def truncation_explorer_figure(study: TruncationStudy, k: int | None = None) -> plt.Figure:

@@ -30,7 +30,9 @@ def test_widget_state_is_small_and_only_where_widgets_are(page):
     if page.name in ("glossary.html", "preface.html", "references.html"):
         assert "embed-amd.js" not in html, f"{page.name} loads the widget manager for nothing"
     if page.name in WIDGET_PAGES:
-        assert shows_widgets, f"{page.name} shows its explorer in the book"
+        assert 'class="page-explorer"' in html, f"{page.name} shows its explorer in the book"
+    if not shows_widgets:                                 # the page explorers need no manager
+        assert "embed-amd.js" not in html, f"{page.name} loads the widget manager for nothing"
 
 
 @pytest.fixture(scope="module")
@@ -57,20 +59,21 @@ def url(base: str, page: str, lang: str = "en") -> str:
 
 
 def visible_view(driver) -> tuple[list[str], list[str]]:
-    """The sources of the visible widget pictures and the visible slider readouts."""
+    """The visible explorer pictures (their captions) and the visible slider readouts."""
     return (driver.execute_script(
-                "return Array.from(document.querySelectorAll('.widget-image'))"
-                ".filter(i => i.checkVisibility()).map(i => i.src);"),
+                "return Array.from(document.querySelectorAll('.page-explorer .pe-view'))"
+                ".filter(v => v.checkVisibility()).map(v => v.dataset.key + ' ' +"
+                " v.querySelector('img').src.length);"),
             driver.execute_script(
-                "return Array.from(document.querySelectorAll('.widget-readout'))"
+                "return Array.from(document.querySelectorAll('.page-explorer output'))"
                 ".filter(e => e.checkVisibility()).map(e => e.textContent.trim());"))
 
 
 def wait_for_widgets(driver, timeout: float = 20.0) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
     WebDriverWait(driver, timeout).until(lambda d: d.execute_script(
-        "return document.querySelectorAll('.widget-slider .noUi-handle').length > 0 &&"
-        " Array.from(document.querySelectorAll('.widget-image')).some(i => i.checkVisibility());"))
+        "return Array.from(document.querySelectorAll('.page-explorer .pe-view img'))"
+        ".some(i => i.checkVisibility() && i.complete && i.naturalWidth > 0);"))
 
 
 @pytest.mark.parametrize("where", ["file", "http"])
@@ -80,19 +83,18 @@ def test_a_slider_moved_with_the_keyboard_changes_the_view(browser, server, wher
     browser.get(url(server if where == "http" else "file", page, "zh"))
     wait_for_widgets(browser)
     before = visible_view(browser)
-    handle = [h for h in browser.find_elements("css selector", ".widget-slider .noUi-handle")
+    handle = [h for h in browser.find_elements("css selector", ".page-explorer input[type=range]")
               if h.is_displayed()][-1]                     # the last slider (k)
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", handle)
-    handle.click()
     handle.send_keys(Keys.ARROW_RIGHT)
     time.sleep(0.5)
     after = visible_view(browser)
     assert after[0] and after[0] != before[0], "the picture did not change"
     assert after[1] != before[1], "the readout did not change"
-    tooltip = browser.execute_script(
-        "return Array.from(document.querySelectorAll('.widget-slider'))"
-        ".map(e => e.getAttribute('title') || e.querySelector('[title]')?.getAttribute('title'));")
-    assert any(t and " / " in t for t in tooltip), tooltip          # labelled in both languages
+    labels = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.page-explorer input[type=range]'))"
+        ".map(e => e.getAttribute('aria-label'));")
+    assert labels and all(t and " / " in t for t in labels), labels    # both languages
 
 
 @pytest.mark.parametrize("where", ["file", "http"])
