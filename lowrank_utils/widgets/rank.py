@@ -84,7 +84,8 @@ def _draw_spectrum(ax: plt.Axes, ex: RankExperiment):
 def _caption(ex: RankExperiment) -> str:
     return (f"k = {ex.k}, noise = {ex.noise:.0e}:  rank (NumPy tol) = {ex.rank_numpy},  "
             f"rank (your tol) = {ex.rank_tol}\n"
-            f"秩（NumPy 容許誤差）= {ex.rank_numpy}，秩（你的容許誤差）= {ex.rank_tol}")
+            f"k = {ex.k}，雜訊 = {ex.noise:.0e}：秩（NumPy 容許誤差）= {ex.rank_numpy}，"
+            f"秩（你的容許誤差）= {ex.rank_tol}")
 
 
 def rank_explorer(m: int = 12, n: int = 8, seed: int = 0) -> widgets.VBox:
