@@ -205,3 +205,19 @@ def test_the_shipped_font_covers_every_chinese_character_in_the_code():
 def test_the_font_licence_ships_with_the_font():
     licence = FONT_PATH.with_name("OFL.txt").read_text(encoding="utf-8")
     assert "SIL OPEN FONT LICENSE Version 1.1" in licence
+
+
+def test_the_seeds_references_are_in_the_bibliography_and_the_further_reading():
+    """The study note cites a PEFT survey (and a Chinese guide to it), Hung-yi Lee's lecture, an
+    AACL-IJCNLP 2022 tutorial and fine-tuning notes: all in references.bib, all in the preface's
+    Further reading, the Chinese-language ones marked in both languages."""
+    bib = (CHAPTERS / "references.bib").read_text(encoding="utf-8")
+    preface = (CHAPTERS / "preface.md").read_text(encoding="utf-8")
+    keys = ["lialin2023scaling", "zhihu2023peftguide", "lee2023finetuning", "chiang2022plm",
+            "hsu2023finetuning"]
+    assert "## Further reading / 延伸閱讀" in preface
+    for key in keys:
+        assert re.search(rf"@\w+\{{{key},", bib), key
+        assert preface.count(f"`{key}`") == 2, key                 # cited in both languages
+    # the legend ("Entries marked (中文) …") and the three Chinese-language entries
+    assert preface.count("**(中文)**") == 4 and preface.count("**（中文）**") == 4

@@ -171,7 +171,7 @@ def check_memory_bytes(answer: Any, config: Any) -> Feedback:
                         "只有可訓練的參數（B 和 A）才有梯度與 Adam 狀態，凍結的 W₀ 沒有。")
     if n in (P + T + T + ADAM_SLOTS * T, expected // b):
         return Feedback(False, "That counts numbers; each float32 takes 4 bytes.",
-                        "這是數字的個數；每個 float32 佔 4 個位元組。")
+                        "這是數字的個數；每個 float32 占 4 個位元組。")
     return Feedback(False, "Count: 4 bytes per weight (all of them), plus 4 per gradient and 8 "
                            "for Adam's two moments, per trainable parameter.",
                     "計算方式：每個權重（全部）4 個位元組，另外每個可訓練參數再加梯度 4 個、Adam 的兩個動差 8 個。")
