@@ -75,7 +75,7 @@ def _is_solution(cell: dict) -> bool:
         re.search(r"\{dropdown\}\s+Solution", "".join(cell["source"])))
 
 
-def learner_notebook(notebook: dict, lang: str) -> dict:
+def learner_notebook(notebook: dict, lang: str, name: str = "") -> dict:
     """A learner's copy of one chapter notebook, in one language (see the module docstring)."""
     nb = copy.deepcopy(notebook)
     cells = []
@@ -96,7 +96,7 @@ def learner_notebook(notebook: dict, lang: str) -> dict:
     nb["cells"] = cells
     nb.setdefault("metadata", {})["language_info"] = {"name": "python"}
     nb["metadata"]["rank_to_lora"] = {"learner_copy": lang,
-                                      "source": f"chapters/{notebook.get('_name', '')}"}
+                                      "source": f"chapters/{name}"}
     return nb
 
 
@@ -127,13 +127,10 @@ def update(refresh: str | None = None, out: Path = LEARNER, chapters: Path = CHA
                          f"(choose from {', '.join(p.stem for p in sources)})")
     for source in sources:
         notebook = json.loads(source.read_text(encoding="utf-8"))
-        notebook["_name"] = source.name
         for lang in LANGS:
             target = out / lang / source.name
             key = f"{lang}/{source.name}"
-            fresh = learner_notebook(notebook, lang)
-            fresh["metadata"]["rank_to_lora"]["source"] = f"chapters/{source.name}"
-            fresh.pop("_name", None)
+            fresh = learner_notebook(notebook, lang, source.name)
             text = _serialise(fresh)
             forced = refresh is not None and source.stem == refresh.removesuffix(".ipynb")
             if target.exists():

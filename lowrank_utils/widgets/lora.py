@@ -71,6 +71,15 @@ def lora_calculator_table(
     return _budget_table(rows)
 
 
+def _check_calculator(model: object, targets: Sequence[str], r: object) -> None:
+    """A calculator's starting point: a preset name, targets lora_budget accepts, r on the slider."""
+    if not isinstance(model, str) or model not in MODEL_PRESETS:
+        raise ValueError(f"model must be one of {list(MODEL_PRESETS)}, got {model!r}")
+    lora_budget(model, targets, r)                  # checks targets and r (ValueError / TypeError)
+    if r not in RANK_CHOICES:
+        raise ValueError(f"r must be one of the slider's ranks {RANK_CHOICES}, got r={r}")
+
+
 def lora_calculator(model: str = "GPT-3 175B", targets: Sequence[str] = ("W_q", "W_v"),
                     r: int = 4) -> widgets.VBox:
     """Controls for the model, the adapted matrices and r; a table of what it costs.
@@ -79,11 +88,7 @@ def lora_calculator(model: str = "GPT-3 175B", targets: Sequence[str] = ("W_q", 
     ``RANK_CHOICES`` (the slider's stops); anything else is a ValueError naming the argument.
     Used in chapter 4, section "Parameter counts". Needs a running kernel.
     """
-    if not isinstance(model, str) or model not in MODEL_PRESETS:
-        raise ValueError(f"model must be one of {list(MODEL_PRESETS)}, got {model!r}")
-    lora_budget(model, targets, r)                  # checks targets and r (ValueError / TypeError)
-    if r not in RANK_CHOICES:
-        raise ValueError(f"r must be one of the slider's ranks {RANK_CHOICES}, got r={r}")
+    _check_calculator(model, targets, r)
     model_box = widgets.Dropdown(options=list(MODEL_PRESETS), value=model,
                                  description=bilingual("model", "模型"))
     checks = {t: widgets.Checkbox(value=t in targets, description=t, indent=False,
@@ -150,11 +155,7 @@ class PageCalculator:
 
     def __init__(self, model: str = "Llama-2-7B", targets: Sequence[str] = ("W_q", "W_v"),
                  r: int = 8, element_id: str = "lora-calculator"):
-        if model not in MODEL_PRESETS:
-            raise ValueError(f"model must be one of {list(MODEL_PRESETS)}, got {model!r}")
-        lora_budget(model, targets, r)                  # checks targets and r
-        if r not in RANK_CHOICES:
-            raise ValueError(f"r must be one of {RANK_CHOICES}, got r={r}")
+        _check_calculator(model, targets, r)
         self.model, self.targets, self.r, self.id = model, tuple(targets), r, element_id
 
     def _repr_html_(self) -> str:

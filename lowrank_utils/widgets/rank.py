@@ -102,8 +102,7 @@ def rank_explorer(m: int = 12, n: int = 8, seed: int = 0) -> widgets.VBox:
         s.style.description_width = "90px"
 
     def experiment() -> RankExperiment:
-        noise = 0.0 if noise_slider.value <= -16 else 10.0 ** noise_slider.value
-        return rank_experiment(k_slider.value, noise, 10.0 ** tol_slider.value, m, n, seed)
+        return rank_experiment(k_slider.value, _noise(noise_slider.value), 10.0 ** tol_slider.value, m, n, seed)
 
     view, show = _rank_view(experiment())
     caption = widgets.HTML()
@@ -120,6 +119,11 @@ def rank_explorer(m: int = 12, n: int = 8, seed: int = 0) -> widgets.VBox:
     box.sliders = {"k": k_slider, "noise": noise_slider, "tol": tol_slider}
     box.caption, box.view = caption, view
     return box
+
+
+def _noise(log_noise: float) -> float:
+    """The sliders' log₁₀(noise) as a noise level; their bottom stop, -16, means no noise."""
+    return 0.0 if log_noise <= -16 else 10.0 ** log_noise
 
 
 def _rank_view(first: RankExperiment):
@@ -156,12 +160,12 @@ def rank_explorer_static(k: int = 3, log_noises: tuple[float, ...] = STATIC_LOG_
     view, show = _rank_view(rank_experiment(k, 0.0, tol, m, n, seed))   # the live figure
     views = {}
     for i, log_noise in enumerate(log_noises):
-        noise = 0.0 if log_noise <= -16 else 10.0 ** log_noise
+        noise = _noise(log_noise)
         for j, q in enumerate(ks):
             en, _, zh = show(rank_experiment(q, noise, tol, m, n, seed)).partition("\n")
             views[(i, j)] = (view.encode(), "png",
                              f'<div class="lang-en">{en}</div><div class="lang-zh">{zh}</div>')
-    noise_labels = ["0" if v <= -16 else f"1e{int(v)}" for v in log_noises]
+    noise_labels = ["0" if _noise(v) == 0 else f"1e{int(v)}" for v in log_noises]
     title = (f'<p class="pe-title"><span class="lang-en">tolerance = 1e{int(log_tol)} (orange '
              f'line)</span><span class="lang-zh">容許誤差 = 1e{int(log_tol)}（橘線）</span></p>')
     return PageExplorer([GridControl("noise", noise_labels, noise_labels[0], "noise level", "雜訊大小"),
