@@ -11,6 +11,8 @@ One rule per kind of argument:
   ``"False"``, numbers.
 - **matrix** (``as_matrix``) and **singular values** (``as_singular_values``): real, finite,
   non-empty NumPy data (or lists of numbers). Refused: complex, text and object arrays.
+- **floating-point precision** (``check_float_dtype``): None, ``numpy.float32`` or
+  ``numpy.float64`` (the type, its ``numpy.dtype`` or its name). Refused: other dtypes, numbers.
 
 (Exercise checkers read a *learner's* answer with a more forgiving reader, ``exercises.core``:
 "4,096" and 3.0 are fine answers there, and bad ones get feedback rather than an error.)
@@ -29,6 +31,7 @@ __all__ = [
     "check_positive_number",
     "check_bool",
     "check_seed",
+    "check_float_dtype",
     "as_array",
     "as_matrix",
     "as_singular_values",
@@ -106,6 +109,23 @@ def check_seed(seed: object, name: str = "seed", allow_generator: bool = False) 
             "an integer >= 0 or None"
         raise TypeError(f"{name} must be {what}, got {seed!r}")
     return check_int(seed, name, low=0)
+
+
+def check_float_dtype(value: object, name: str = "dtype") -> np.dtype | None:
+    """None, or ``value`` as the native dtype float32 or float64 (a type, a dtype or its name)."""
+    if value is None:
+        return None
+    dtype = None
+    if isinstance(value, (type, np.dtype, str)):   # not a number: np.dtype(np.float64(2)) works
+        try:
+            dtype = np.dtype(value)
+        except (TypeError, ValueError):
+            dtype = None
+    if dtype is not None and dtype.type in (np.float32, np.float64):
+        return np.dtype(dtype.type)
+    got = dtype.name if dtype is not None else repr(value)
+    error = ValueError if dtype is not None else TypeError
+    raise error(f"{name} must be numpy.float32 or numpy.float64 (or None), got {name}={got}")
 
 
 def _real_array(x: object, name: str, what: str) -> np.ndarray:

@@ -135,7 +135,11 @@ CASES = [
     Case("randomized_svd", L.randomized_svd, lambda: dict(A=A, k=2, oversample=2, n_iter=1, seed=0),
          {"A": arrays_bad(2), "k": ints_outside(1, 4), "oversample": ints_outside(0, None),
           "n_iter": ints_outside(0, L.linalg.MAX_POWER_ITERATIONS),
-          "seed": st.one_of(st.floats(), st.booleans(), st.text(max_size=2), st.integers(-99, -1))}),
+          "seed": st.one_of(st.floats(), st.booleans(), st.text(max_size=2), st.integers(-99, -1)),
+          # no random text for dtype: "d" and "f" are names of float64 and float32
+          "dtype": st.one_of(st.booleans(), st.floats(), st.integers(), st.sampled_from(
+              [np.int64, np.float16, bool, complex, "int8", "f2", "", "x", np.float64(1.0),
+               object(), [1, "a"], 1 + 2j]))}),
     Case("four_subspaces", L.four_subspaces, lambda: dict(A=A, tol=None),
          {"A": arrays_bad(2), "tol": no_none(reals_outside(0.0, None))}),
     Case("als_rank_k", competitors.als_rank_k, lambda: dict(A=A, k=2, n_iter=2, seed=0),

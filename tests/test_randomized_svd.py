@@ -1,10 +1,13 @@
-"""randomized_svd (Halko, Martinsson & Tropp 2011): shapes, seeds, accuracy, orthonormality, input checks."""
+"""randomized_svd (Halko, Martinsson & Tropp 2011): shapes, seeds, accuracy, orthonormality, input
+checks, float32 and float64, huge and tiny entries, fast-decaying spectra, and its shortcuts."""
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
 
-from lowrank_utils import approximation_error, randomized_svd, truncated_svd
+from lowrank_utils import approximation_error, linalg, randomized_svd, truncated_svd
 
 
 def low_rank_plus_noise(m: int, n: int, r: int, noise: float, seed: int) -> np.ndarray:
@@ -152,3 +155,132 @@ def test_negative_seed(A):
 def test_bad_matrix(bad):
     with pytest.raises((TypeError, ValueError), match="A"):
         randomized_svd(bad, 1)
+
+
+# --- precision: float32 and float64 (the dtype argument) ----------------------------------------
+
+def error_ratio(A: np.ndarray, factors: tuple[np.ndarray, ...], k: int) -> float:
+    """‖A − U diag(s) Vh‖_F / ‖A − A_k‖_F, computed in float64."""
+    U, s, Vh = (np.asarray(x, dtype=np.float64) for x in factors)
+    return float(np.linalg.norm(A - (U * s) @ Vh)) / approximation_error(A, k)
+
+
+@pytest.mark.parametrize("shape", [(300, 200), (120, 400)])
+def test_float32_is_accurate_to_float32(shape):
+    A = low_rank_plus_noise(*shape, r=15, noise=0.05, seed=4)
+    U, s, Vh = randomized_svd(A, 10, seed=0, dtype=np.float32)
+    U_64, s_64, Vh_64 = randomized_svd(A, 10, seed=0)
+    assert U.dtype == s.dtype == Vh.dtype == np.float32
+    assert np.allclose(U.T @ U, np.eye(10), atol=1e-5)
+    assert np.allclose(Vh @ Vh.T, np.eye(10), atol=1e-5)
+    ratio = error_ratio(A, (U, s, Vh), 10)
+    assert 1 - 1e-6 <= ratio <= 1.01
+    assert ratio == pytest.approx(error_ratio(A, (U_64, s_64, Vh_64), 10), abs=1e-5)   # same sketch
+    assert s == pytest.approx(s_64, rel=1e-5)
+
+
+def test_dtype_none_keeps_the_precision_of_the_input():
+    A = low_rank_plus_noise(80, 50, r=5, noise=0.01, seed=2)
+    assert all(x.dtype == np.float64 for x in randomized_svd(A, 3, seed=0))
+    assert all(x.dtype == np.float64 for x in randomized_svd(A.astype(int), 3, seed=0))
+    assert all(x.dtype == np.float32 for x in randomized_svd(A.astype(np.float32), 3, seed=0))
+    up = randomized_svd(A.astype(np.float32), 3, seed=0, dtype=np.float64)
+    assert all(x.dtype == np.float64 for x in up)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.dtype("float32"), "float32"])
+def test_the_ways_to_name_float32(A, dtype):
+    reference = randomized_svd(A, 4, seed=1, dtype=np.float32)
+    for x, y in zip(randomized_svd(A, 4, seed=1, dtype=dtype), reference):
+        assert np.array_equal(x, y)
+
+
+@pytest.mark.parametrize("dtype, error", [
+    (np.int64, ValueError), (np.float16, ValueError), ("complex128", ValueError),
+    ("single precision", TypeError), (32, TypeError)])
+def test_bad_dtype(A, dtype, error):
+    with pytest.raises(error, match="dtype must be numpy.float32 or numpy.float64"):
+        randomized_svd(A, 3, dtype=dtype)
+
+
+def test_bad_dtype_message_names_the_dtype(A):
+    with pytest.raises(ValueError, match=r"got dtype=int64"):
+        randomized_svd(A, 3, dtype=np.int64)
+
+
+# --- numerical safety: magnitudes, spectra, the shortcuts ---------------------------------------
+
+@pytest.mark.parametrize("dtype, scales", [(np.float64, [1e300, 1e-300, 1e150, 1e-150]),
+                                           (np.float32, [1e30, 1e-30, 1e15, 1e-15])])
+def test_huge_and_tiny_entries_scale_as_the_mathematics_says(dtype, scales):
+    A = low_rank_plus_noise(90, 60, r=6, noise=0.01, seed=3).astype(dtype)
+    U, s, Vh = randomized_svd(A, 4, seed=0)
+    tol = 1e-10 if dtype == np.float64 else 1e-4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")              # no overflow warning escapes either
+        for c in scales:
+            U_c, s_c, Vh_c = randomized_svd(A * dtype(c), 4, seed=0)
+            assert s_c.dtype == dtype and np.all(np.isfinite(s_c)) and np.all(s_c > 0)
+            assert s_c / dtype(c) == pytest.approx(s, rel=tol)
+            assert np.allclose(U_c, U, atol=100 * tol) and np.allclose(Vh_c, Vh, atol=100 * tol)
+
+
+def test_zero_matrix():
+    U, s, Vh = randomized_svd(np.zeros((30, 20)), 3, seed=0)
+    assert np.array_equal(s, np.zeros(3)) and U.shape == (30, 3) and Vh.shape == (3, 20)
+    assert np.all(np.isfinite(U)) and np.all(np.isfinite(Vh))
+
+
+def graded(m: int, n: int, decades: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """An m×n matrix with singular values falling geometrically over ``decades`` powers of ten."""
+    rng = np.random.default_rng(seed)
+    p = min(m, n)
+    X, _ = np.linalg.qr(rng.standard_normal((m, p)))       # (m, p) orthonormal
+    Y, _ = np.linalg.qr(rng.standard_normal((n, p)))       # (n, p) orthonormal
+    s = 10.0 ** (-decades * np.arange(p) / p)              # (p,) from 1 down to 10^-decades
+    return (X * s) @ Y.T, s
+
+
+@pytest.mark.parametrize("shape", [(300, 60), (60, 300)])
+@pytest.mark.parametrize("k", [15, 30, 45])
+def test_fast_decaying_spectrum_keeps_full_accuracy(shape, k):
+    # σ_{k+1} / σ_1 down to 1e-9: without re-orthonormalisation (scikit-learn's default for
+    # n_iter <= 2) the error ratio here reaches 1e5; each power step is normalised, so it stays 1.
+    A, s = graded(*shape, decades=12)
+    U, s_r, Vh = randomized_svd(A, k, oversample=5, seed=0)
+    assert np.linalg.norm(A - (U * s_r) @ Vh) <= (1 + 1e-5) * np.sqrt(np.sum(s[k:] ** 2))
+    assert np.allclose(U.T @ U, np.eye(k), atol=1e-12)
+    assert np.allclose(Vh @ Vh.T, np.eye(k), atol=1e-12)
+
+
+def test_wide_matrix_is_the_transpose_of_the_tall_one(A):
+    U, s, Vh = randomized_svd(A, 6, seed=9)
+    U_t, s_t, Vh_t = randomized_svd(A.T, 6, seed=9)
+    assert np.array_equal(s, s_t) and np.array_equal(U, Vh_t.T) and np.array_equal(Vh, U_t.T)
+
+
+def test_blocked_pass_over_a_matches_whole_products(A, monkeypatch):
+    whole = randomized_svd(A, 8, seed=4)
+    monkeypatch.setattr(linalg, "_BLOCK_BYTES", 7 * A.shape[1] * A.itemsize)   # 7 rows a block
+    W = np.random.default_rng(0).standard_normal((A.shape[1], 5))
+    Y, Z = linalg._times_gram(A, W)
+    assert np.allclose(Y, A @ W, rtol=1e-13, atol=1e-12)
+    assert np.allclose(Z, A.T @ (A @ W), rtol=1e-12, atol=1e-10)
+    for x, y in zip(randomized_svd(A, 8, seed=4), whole):
+        assert np.allclose(x, y, atol=1e-10)
+
+
+def test_the_one_pass_shortcut_changes_nothing_but_rounding(A, monkeypatch):
+    shortcut = randomized_svd(A, 8, seed=5)
+    monkeypatch.setattr(linalg, "_SHORTCUT_ERROR", 0.0)       # always Bᵀ = Aᵀ Q, one more pass
+    for x, y in zip(randomized_svd(A, 8, seed=5), shortcut):
+        assert np.allclose(x, y, atol=1e-12)
+
+
+def test_cholesky_qr_and_householder_agree():
+    Y = np.random.default_rng(6).standard_normal((200, 12)) * np.logspace(0, -3, 12)  # κ ≈ 1e3
+    Q, R = linalg._qr(Y)
+    Q_h, R_h = np.linalg.qr(Y)
+    signs = np.sign(np.diag(R)) * np.sign(np.diag(R_h))
+    assert np.allclose(Q.T @ Q, np.eye(12), atol=1e-14) and np.allclose(Q @ R, Y, atol=1e-14)
+    assert np.allclose(Q, Q_h * signs, atol=1e-11)

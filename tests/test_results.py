@@ -17,13 +17,38 @@ def test_results_dir_is_the_repository_folder():
 
 
 @pytest.mark.parametrize("name, script, keys", [
-    ("svd_cpu", "benchmarks/bench_svd.py", {"randomized_svd", "slider", "machine", "date"}),
+    ("svd_cpu", "benchmarks/bench_svd.py", {"randomized_svd", "slider", "peers", "machine",
+                                             "date"}),
     ("lora_cpu", "benchmarks/bench_lora.py", {"widths", "config", "torch", "date"}),
 ])
 def test_the_shipped_results_load(name, script, keys):
     data = load_result(name)
     assert isinstance(data, dict) and keys <= set(data)       # what the chapters read is there
     assert (ROOT / script).exists()                          # and the script that writes it
+
+
+PEER_ROW_KEYS = {"shape", "k", "method", "dtype", "available", "rounds", "median_s",
+                 "ours_over_peer", "ours_over_peer_q1_q3", "error_seeds", "error_ratio",
+                 "error_ratio_q1_q3", "error_ratio_max"}
+
+
+def test_the_svd_peers_rows_have_their_fields():
+    data = load_result("svd_cpu")
+    rows = data["peers"]
+    cases = {(tuple(row["shape"]), row["k"]) for row in rows}
+    assert cases and all(set(row) == PEER_ROW_KEYS for row in rows)
+    for case in cases:                        # ours in both precisions and each peer, every case
+        methods = [(r["method"], r["dtype"]) for r in rows if (tuple(r["shape"]), r["k"]) == case]
+        assert methods == [("ours", "float64"), ("ours", "float32"),
+                           ("torch.svd_lowrank", "float64"), ("sklearn randomized_svd", "float64")]
+    for row in rows:
+        if not row["available"]:              # a peer that was not installed: no numbers
+            assert row["median_s"] is None and row["error_ratio"] is None
+            continue
+        assert row["median_s"] > 0 and row["error_ratio"] >= 1 - 1e-9 and row["error_seeds"] >= 2
+        assert row["error_ratio_q1_q3"][0] <= row["error_ratio"] <= row["error_ratio_max"]
+        assert (row["ours_over_peer"] is None) == (row["method"] == "ours")
+    assert ("scikit_learn" in data and "torch" in data)        # versions, None when absent
 
 
 def test_load_result_reads_the_file_it_names(tmp_path):

@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lowrank_utils._validate import (as_matrix, as_singular_values, check_bool, check_int,
-                                     check_positive_int, check_rank_k, check_real, check_seed)
+from lowrank_utils._validate import (as_matrix, as_singular_values, check_bool, check_float_dtype,
+                                     check_int, check_positive_int, check_rank_k, check_real,
+                                     check_seed)
 
 INTEGERS = [3, np.int64(3), np.int8(3), np.uint16(3)]
 NOT_INTEGERS = [3.0, np.float64(3.0), 2.5, "3", True, np.bool_(True), None, [3], 3 + 0j]
@@ -97,3 +98,22 @@ def test_matrices_keep_float32_and_convert_the_rest():
 def test_singular_values(bad, error):
     with pytest.raises(error, match="s must"):
         as_singular_values(bad)
+
+
+@pytest.mark.parametrize("value, expected", [
+    (None, None), (np.float32, np.float32), (np.float64, np.float64), (float, np.float64),
+    (np.dtype("float32"), np.float32), ("float64", np.float64), (np.dtype(">f8"), np.float64)])
+def test_float_dtypes(value, expected):
+    dtype = check_float_dtype(value, "dtype")
+    assert dtype is None if expected is None else (dtype == expected and dtype.isnative)
+
+
+@pytest.mark.parametrize("value, error, got", [
+    (np.int64, ValueError, "int64"), (np.float16, ValueError, "float16"),
+    (bool, ValueError, "bool"), ("complex128", ValueError, "complex128"),
+    ("banana", TypeError, "'banana'"),
+    (3.5, TypeError, "3.5"), (np.float64(2.0), TypeError, "2.0"), (True, TypeError, "True")])
+def test_not_float_dtypes(value, error, got):
+    with pytest.raises(error, match=rf"dtype must be numpy.float32 or numpy.float64 \(or None\), "
+                                    rf"got dtype=.*{got}"):
+        check_float_dtype(value, "dtype")
