@@ -137,3 +137,52 @@ def test_photo_singular_values_are_a_copy(s):
     assert np.allclose(first, s)
     first[:] = 0
     assert ch3.photo_singular_values()[0] > 0
+
+
+def _rsvd(A, k, oversample=10, n_iter=2, seed=None, *, power=True, truncate=True, orthonormalise=True):
+    """A reference randomized SVD for the checker's tests, with switches that make the usual slips."""
+    rng = np.random.default_rng(seed)
+    m, n = A.shape
+    ell = min(k + oversample, m, n)
+    Y = A @ rng.standard_normal((n, ell))                          # (m, ell)
+    Q = np.linalg.qr(Y)[0] if orthonormalise else Y / np.linalg.norm(Y, axis=0)
+    for _ in range(n_iter if power else 0):
+        Q = np.linalg.qr(A @ np.linalg.qr(A.T @ Q)[0])[0]
+    U_small, s, Vh = np.linalg.svd(Q.T @ A, full_matrices=False)
+    U = Q @ U_small
+    return (U[:, :k], s[:k], Vh[:k]) if truncate else (U, s, Vh)
+
+
+def test_randomized_svd_checker_accepts_a_correct_one():
+    from lowrank_utils import randomized_svd
+    assert ch3.check_randomized_svd(_rsvd)
+    assert ch3.check_randomized_svd(randomized_svd)                 # the package's version too
+    A = ch3.rsvd_matrix()
+    U, s, Vh = _rsvd(A, ch3.RSVD_K, seed=0)
+    optimum = approximation_error(A, ch3.RSVD_K)
+    assert np.linalg.norm(A - (U * s) @ Vh) / optimum < ch3.RSVD_TOLERANCE
+    assert np.allclose(np.linalg.svd(A, compute_uv=False), 1 / np.arange(1, A.shape[1] + 1))
+
+
+@pytest.mark.parametrize("slip, needle", [
+    (lambda A, k, **kw: _rsvd(A, k, truncate=False, **kw), "keep the first k"),
+    (lambda A, k, **kw: (lambda U, s, Vh: (U, s, Vh.T))(*_rsvd(A, k, **kw)), "that of V"),
+    (lambda A, k, **kw: (lambda U, s, Vh: (U[:, ::-1], s[::-1], Vh[::-1]))(*_rsvd(A, k, **kw)), "decreasing"),
+    (lambda A, k, **kw: _rsvd(A, k, orthonormalise=False, **{**kw, "n_iter": 0}), "orthonormal"),
+    (lambda A, k, **kw: _rsvd(A, k, power=False, **{**kw, "oversample": 0}), "× the optimum"),
+    (lambda A, k, seed=None, **kw: _rsvd(A, k, seed=None, **kw), "disagree"),
+    (lambda A, k, **kw: None, "returns None"),
+    (lambda A, k, **kw: (1, 2), "three things"),
+    (lambda A, k, **kw: 1 / 0, "ZeroDivisionError"),
+    (lambda A, k, **kw: ("U", "s", "Vh"), "matrix of numbers"),
+])
+def test_randomized_svd_checker_names_the_slip(slip, needle):
+    feedback = ch3.check_randomized_svd(slip)
+    assert isinstance(feedback, Feedback) and not feedback
+    assert needle in feedback.en and feedback.zh
+
+
+@pytest.mark.parametrize("bad", [None, 3, "my_randomized_svd", np.eye(3)])
+def test_randomized_svd_checker_refuses_non_functions(bad):
+    feedback = ch3.check_randomized_svd(bad)
+    assert not feedback and ("function" in feedback.en)

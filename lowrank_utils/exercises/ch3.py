@@ -5,6 +5,7 @@ answer itself, from the photograph (``load_photo()``) or from the data defined h
 - exercise 2: ``check_break_even``     the largest k whose factors are smaller than a ``FRAME``
 - exercise 3: ``check_eckart_young``   ‖A − A_k‖_F and ‖A − A_k‖₂ for ``ey_matrix()`` and ``EY_K``
 - exercise 4: ``check_psnr_rank``      the smallest k whose rank-k photo reaches ``PSNR_TARGET`` dB
+- exercise 5: ``check_randomized_svd`` a learner's randomized SVD, run on ``rsvd_matrix()``
 """
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ import numpy as np
 
 from ..images import load_photo, psnr_from_sse
 from ..linalg import break_even_rank, compression_ratio, k_for_energy
-from .core import Feedback, checker, close_enough, read_integer, read_number
+from .core import AnswerError, Feedback, checker, close_enough, read_integer, read_matrix, read_number
 
 __all__ = [
     "ENERGY", "FRAME", "EY_K", "PSNR_TARGET", "ey_matrix", "photo_singular_values",
     "check_energy_rank", "check_break_even", "check_eckart_young", "check_psnr_rank",
+    "RSVD_SHAPE", "RSVD_K", "RSVD_TOLERANCE", "rsvd_matrix", "check_randomized_svd",
 ]
 
 #: Exercise 1: the share of the energy Σσ² to keep.
@@ -170,3 +172,92 @@ def check_psnr_rank(answer: Any) -> Feedback:
     return Feedback(False, f"k = {k} gives {got:.2f} dB, enough, but a smaller k reaches "
                            f"{PSNR_TARGET:.0f} dB too.",
                     f"k = {k} 有 {got:.2f} dB，夠了，但更小的 k 也能達到 {PSNR_TARGET:.0f} dB。")
+
+
+#: Exercise 5: the test matrix's shape, the rank asked for, and the accuracy a correct sketch reaches.
+RSVD_SHAPE = (300, 120)
+RSVD_K = 10
+RSVD_TOLERANCE = 1.05        # error / optimum, with oversample = 10 and n_iter = 2
+
+
+def rsvd_matrix(seed: int = 5) -> np.ndarray:
+    """Exercise 5: a 300×120 matrix with slowly decaying singular values σ_i = 1/i (seeded)."""
+    rng = np.random.default_rng(seed)
+    m, n = RSVD_SHAPE
+    Q1, _ = np.linalg.qr(rng.standard_normal((m, n)))             # (m, n) orthonormal columns
+    Q2, _ = np.linalg.qr(rng.standard_normal((n, n)))             # (n, n) orthogonal
+    return (Q1 / np.arange(1, n + 1)) @ Q2.T                      # (m, n), σ_i = 1/i
+
+
+def _orthonormal(M: np.ndarray, tol: float = 1e-6) -> bool:
+    return bool(np.allclose(M.T @ M, np.eye(M.shape[1]), atol=tol))
+
+
+@checker
+def check_randomized_svd(func: Any) -> Feedback:
+    """Exercise 5: ``func(A, k, oversample=10, n_iter=2, seed=0)`` returns a rank-k SVD of
+    ``rsvd_matrix()`` close to the optimum; shapes, order and orthonormality are checked too."""
+    if func is None:
+        raise AnswerError("No function yet: write my_randomized_svd and pass it.",
+                          "還沒有函式：請寫好 my_randomized_svd 再傳進來。")
+    if not callable(func):
+        raise AnswerError(f"Pass the function itself, not {type(func).__name__}: "
+                          "check_randomized_svd(my_randomized_svd).",
+                          f"請傳入函式本身，而不是 {type(func).__name__}：check_randomized_svd(my_randomized_svd)。")
+    A = rsvd_matrix()
+    m, n, k = *A.shape, RSVD_K
+    try:
+        result = func(A.copy(), k, oversample=10, n_iter=2, seed=0)
+    except Exception as exc:
+        name = type(exc).__name__
+        return Feedback(False, f"Your function raised {name}: {exc}. It is called as "
+                               f"func(A, {k}, oversample=10, n_iter=2, seed=0) with A of shape {A.shape}.",
+                        f"你的函式拋出了 {name}：{exc}。呼叫方式是 func(A, {k}, oversample=10, n_iter=2, seed=0)，"
+                        f"A 的形狀是 {A.shape}。")
+    if result is None:
+        return Feedback(False, "Your function returns None: write its body and return (U, s, Vh).",
+                        "你的函式回傳 None：請寫好函式內容，並回傳 (U, s, Vh)。")
+    if not isinstance(result, (tuple, list)) or len(result) != 3:
+        return Feedback(False, "Return three things, (U, s, Vh), like np.linalg.svd.",
+                        "請回傳三個東西 (U, s, Vh)，和 np.linalg.svd 一樣。")
+    U = read_matrix(result[0], "U")
+    Vh = read_matrix(result[2], "Vh")
+    s = read_matrix(np.reshape(result[1], (1, -1)), "s").ravel()
+    if U.shape == (m, k + 10) or s.size == k + 10:
+        return Feedback(False, f"You return all ℓ = k + 10 = {k + 10} triplets; keep the first k = {k}.",
+                        f"你回傳了全部 ℓ = k + 10 = {k + 10} 組；只保留前 k = {k} 組。")
+    if Vh.shape == (n, k) and U.shape == (m, k):
+        return Feedback(False, f"Vh has shape {Vh.shape}, that of V: return Vh = Vᵀ, of shape ({k}, {n}), "
+                               "as np.linalg.svd does.",
+                        f"Vh 的形狀是 {Vh.shape}，那是 V 的形狀：請回傳 Vh = Vᵀ，形狀為 ({k}, {n})，和 np.linalg.svd 一樣。")
+    if U.shape != (m, k) or s.shape != (k,) or Vh.shape != (k, n):
+        return Feedback(False, f"Expected shapes U ({m}, {k}), s ({k},), Vh ({k}, {n}); got "
+                               f"{U.shape}, {s.shape}, {Vh.shape}.",
+                        f"預期的形狀是 U ({m}, {k})、s ({k},)、Vh ({k}, {n})；收到 {U.shape}、{s.shape}、{Vh.shape}。")
+    if np.any(np.diff(s) > 1e-12 * max(abs(s[0]), 1.0)):
+        return Feedback(False, "s is not in decreasing order: the largest singular value comes first.",
+                        "s 沒有由大到小排列：最大的奇異值要排在最前面。")
+    if not _orthonormal(U):
+        return Feedback(False, "The columns of U are not orthonormal: orthonormalise the sketch (np.linalg.qr) "
+                               "and lift with U = Q Ũ.",
+                        "U 的各行不是單範正交：請先把隨機投影的結果單範正交化（np.linalg.qr），再用 U = Q Ũ 映回。")
+    if not _orthonormal(Vh.T):
+        return Feedback(False, "The rows of Vh are not orthonormal: take them from the SVD of QᵀA.",
+                        "Vh 的各列不是單範正交：請從 QᵀA 的奇異值分解取得。")
+    optimum = float(np.sqrt(np.sum(np.linalg.svd(A, compute_uv=False)[k:] ** 2)))
+    ratio = float(np.linalg.norm(A - (U * s) @ Vh) / optimum)
+    if ratio > RSVD_TOLERANCE:
+        return Feedback(False, f"The shapes are right, but the error is {ratio:.3f} × the optimum "
+                               f"(a correct sketch with 2 power iterations stays below {RSVD_TOLERANCE}). "
+                               "Are the power iterations there, and is s the SVD of QᵀA?",
+                        f"形狀都對，但誤差是最佳值的 {ratio:.3f} 倍（正確的隨機投影加上 2 次冪迭代會低於 "
+                        f"{RSVD_TOLERANCE}）。冪迭代有做嗎？s 是 QᵀA 的奇異值嗎？")
+    again = func(A.copy(), k, oversample=10, n_iter=2, seed=0)
+    if not np.allclose(np.asarray(again[1], dtype=float), s):
+        return Feedback(False, "Accurate, but two calls with seed=0 disagree: draw Ω from "
+                               "np.random.default_rng(seed).",
+                        "夠準確，但兩次以 seed=0 呼叫的結果不同：請用 np.random.default_rng(seed) 產生 Ω。")
+    return Feedback(True, f"Right: error {ratio:.4f} × the optimum ‖A − A_k‖_F on a {m}×{n} matrix "
+                          f"with σ_i = 1/i; U and Vh orthonormal, s decreasing, reproducible with a seed.",
+                    f"正確：在 σ_i = 1/i 的 {m}×{n} 矩陣上，誤差是最佳值 ‖A − A_k‖_F 的 {ratio:.4f} 倍；"
+                    "U 與 Vh 單範正交、s 由大到小、給定種子可以重現。")
