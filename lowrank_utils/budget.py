@@ -28,6 +28,10 @@ __all__ = [
     "lora_parameter_count",
     "lora_budget",
     "mlp_shapes",
+    "TRAINABLE_BYTES",
+    "FROZEN_BYTES",
+    "RankMemory",
+    "per_rank_memory",
 ]
 
 ATTENTION = ("W_q", "W_k", "W_v", "W_o")
@@ -182,3 +186,45 @@ def mlp_shapes(d_in: int, d_hidden: int, n_classes: int) -> dict[str, tuple[int,
     d_in, d_hidden = check_positive_int(d_in, "d_in"), check_positive_int(d_hidden, "d_hidden")
     n_classes = check_positive_int(n_classes, "n_classes")
     return {"fc1": (d_hidden, d_in), "fc2": (d_hidden, d_hidden), "head": (n_classes, d_hidden)}
+
+
+#: Bytes per *trained* parameter with mixed-precision Adam, as ZeRO counts them (Rajbhandari et
+#: al. 2020): a 16-bit weight and gradient (2 + 2) and a 32-bit master weight and two moments
+#: (4 + 4 + 4). Frozen parameters keep only their weight: 16-bit, or 4-bit NF4 in QLoRA (4.127
+#: bits with double quantisation, Dettmers et al. 2023).
+TRAINABLE_BYTES = {"weights": 2, "gradients": 2, "optimizer": 12}
+FROZEN_BYTES = {"bf16": 2.0, "nf4": 4.127 / 8}
+
+
+@dataclass(frozen=True)
+class RankMemory:
+    """Bytes one process holds for a model during training (activations not included)."""
+
+    weights: float
+    gradients: float
+    optimizer: float
+
+    @property
+    def total(self) -> float:
+        return self.weights + self.gradients + self.optimizer
+
+
+def per_rank_memory(model: str | ModelShape, method: str, strategy: str, world_size: int,
+                    r: int = 16, targets: Iterable[str] = ("W_q", "W_v")) -> RankMemory:
+    """Weights, gradients and Adam state per rank: ``method`` "full", "lora" or "qlora" (LoRA on a
+    4-bit base), ``strategy`` "ddp" (everything replicated on every rank) or "fsdp" (everything
+    sharded: 1/world_size of it per rank, ZeRO stage 3). Used in appendix A.
+    """
+    model = model_shape(model)
+    world_size = check_positive_int(world_size, "world_size")
+    if method not in ("full", "lora", "qlora"):
+        raise ValueError(f"method must be 'full', 'lora' or 'qlora', got {method!r}")
+    if strategy not in ("ddp", "fsdp"):
+        raise ValueError(f"strategy must be 'ddp' or 'fsdp', got {strategy!r}")
+    trained = model.total if method == "full" else lora_budget(model, targets, r).trainable
+    frozen = 0 if method == "full" else model.total
+    frozen_bytes = FROZEN_BYTES["nf4" if method == "qlora" else "bf16"]
+    share = 1 / world_size if strategy == "fsdp" else 1.0
+    return RankMemory(weights=share * (frozen * frozen_bytes + trained * TRAINABLE_BYTES["weights"]),
+                      gradients=share * trained * TRAINABLE_BYTES["gradients"],
+                      optimizer=share * trained * TRAINABLE_BYTES["optimizer"])

@@ -14,6 +14,7 @@ from typing import Mapping, Sequence
 from ._validate import check_bool
 
 __all__ = ["HEADERS_ZH", "Table", "markdown_table", "format_cell", "gpu_report_html",
+           "svd_peer_cases", "svd_peer_rows",
            "no_gpu_result_html"]
 
 
@@ -165,3 +166,40 @@ def no_gpu_result_html() -> str:
         '<code>python benchmarks/gpu_run.py</code>（約需幾分鐘）。它會寫出 '
         '<code>benchmarks/results/gpu_&lt;日期&gt;.json</code>，下次執行本章時，這一節就會顯示它。'
         '（<code>--dry-run</code> 可在 CPU 上試跑這支程式；試跑產生的檔案不會顯示在這裡。）</div>')
+
+
+def svd_peer_cases(bench: Mapping[str, object]) -> dict[tuple[tuple[int, int], int], dict]:
+    """``bench["peers"]`` of ``svd_cpu.json`` grouped by case: (shape, k) -> (method, dtype) -> row."""
+    cases: dict[tuple[tuple[int, int], int], dict] = {}
+    for row in bench["peers"]:
+        cases.setdefault((tuple(row["shape"]), row["k"]), {})[row["method"], row["dtype"]] = row
+    return cases
+
+
+def svd_peer_rows(bench: Mapping[str, object]) -> list[dict[str, str]]:
+    """One table row per case: our float64 and float32 times, each peer's time and ours/peer ratio
+    (median, quartiles), and the error ratios. Chapter 3's Table 3.3 and appendix B show it."""
+    def seconds(row: Mapping) -> str:
+        return f"{row['median_s'] * 1e3:.0f} ms" if row["available"] else "—"
+
+    def versus(row: Mapping) -> str:
+        if not row["available"]:
+            return "not installed / 未安裝"
+        q1, q3 = row["ours_over_peer_q1_q3"]
+        return f"{seconds(row)}; {row['ours_over_peer']:.2f}× ({q1:.2f}–{q3:.2f})"
+
+    rows = []
+    for (shape, k), case in svd_peer_cases(bench).items():
+        ours64, ours32 = case["ours", "float64"], case["ours", "float32"]
+        torch_row, sk_row = case["torch.svd_lowrank", "float64"], case["sklearn randomized_svd", "float64"]
+        rows.append({
+            "matrix, k / 矩陣、k": f"{shape[0]}×{shape[1]}, k = {k}",
+            "ours, float64 / 本書，float64": seconds(ours64),
+            "ours, float32 / 本書，float32": seconds(ours32),
+            "torch.svd_lowrank": versus(torch_row),
+            "scikit-learn": versus(sk_row),
+            "error ratio (ours; torch; sklearn) / 誤差比（本書；torch；sklearn）":
+                "; ".join(f"{r['error_ratio']:.6f}" if r["available"] else "—"
+                          for r in (ours64, torch_row, sk_row)),
+        })
+    return rows

@@ -127,3 +127,30 @@ def test_budget_needs_no_torch():
     code = ("import sys, lowrank_utils.budget as b; b.lora_budget('GPT-3 175B', ['W_q'], 4); "
             "assert 'torch' not in sys.modules and 'ipywidgets' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_per_rank_memory_counts_what_zero_counts():
+    from lowrank_utils.budget import MODEL_PRESETS, per_rank_memory
+    shape = MODEL_PRESETS["Llama-2-7B"]
+    P = shape.total
+    T = lora_budget(shape, ("W_q", "W_v"), 16).trainable
+    full = per_rank_memory(shape, "full", "ddp", 8)
+    assert (full.weights, full.gradients, full.optimizer) == (2 * P, 2 * P, 12 * P)   # 16 bytes/param
+    assert per_rank_memory(shape, "full", "fsdp", 8).total == pytest.approx(16 * P / 8)
+    lora = per_rank_memory(shape, "lora", "ddp", 8)
+    assert lora.total == pytest.approx(2 * P + 16 * T) and lora.gradients == 2 * T
+    qlora = per_rank_memory(shape, "qlora", "ddp", 1)
+    assert qlora.weights == pytest.approx(P * 4.127 / 8 + 2 * T)
+    assert per_rank_memory(shape, "lora", "fsdp", 4).total == pytest.approx(lora.total / 4)
+    assert qlora.total < lora.total < full.total / 7
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(method="prompt"), "method"), (dict(strategy="zero2"), "strategy"),
+    (dict(world_size=0), "world_size"), (dict(world_size=2.5), "world_size"),
+])
+def test_per_rank_memory_refuses_bad_arguments(kwargs, match):
+    from lowrank_utils.budget import per_rank_memory
+    args = dict(model="Llama-2-7B", method="lora", strategy="ddp", world_size=8) | kwargs
+    with pytest.raises((ValueError, TypeError), match=match):
+        per_rank_memory(**args)

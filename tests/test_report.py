@@ -49,3 +49,26 @@ def test_table_bad_input():
         markdown_table([])
     with pytest.raises(TypeError, match="markup must be True or False"):
         Table(ROWS, markup="yes")
+
+
+def _peer(shape, k, method, dtype, seconds, ratio=None, error=1.0001, available=True):
+    return {"shape": list(shape), "k": k, "method": method, "dtype": dtype, "available": available,
+            "median_s": seconds if available else None, "ours_over_peer": ratio if available else None,
+            "ours_over_peer_q1_q3": [ratio * 0.9, ratio * 1.1] if available and ratio else None,
+            "error_ratio": error if available else None}
+
+
+def test_svd_peer_rows_group_by_case_and_mark_a_missing_peer():
+    from lowrank_utils.report import svd_peer_cases, svd_peer_rows
+    bench = {"peers": [
+        _peer((40, 30), 2, "ours", "float64", 0.010), _peer((40, 30), 2, "ours", "float32", 0.006),
+        _peer((40, 30), 2, "torch.svd_lowrank", "float64", 0.020, ratio=0.5),
+        _peer((40, 30), 2, "sklearn randomized_svd", "float64", None, available=False),
+    ]}
+    assert list(svd_peer_cases(bench)) == [((40, 30), 2)]
+    (row,) = svd_peer_rows(bench)
+    assert row["matrix, k / 矩陣、k"] == "40×30, k = 2"
+    assert row["ours, float64 / 本書，float64"] == "10 ms" and row["ours, float32 / 本書，float32"] == "6 ms"
+    assert row["torch.svd_lowrank"] == "20 ms; 0.50× (0.45–0.55)"
+    assert row["scikit-learn"] == "not installed / 未安裝"
+    assert row["error ratio (ours; torch; sklearn) / 誤差比（本書；torch；sklearn）"] == "1.000100; 1.000100; —"
