@@ -11,6 +11,9 @@ Two layers, one module per concern. The **core** never imports a view (nor ipywi
 - ``adapters``    adapters saved with their configuration; PEFT's format         (chapters 4-5)
 - ``runtime``     device, seeding, thread limits, the one interleaved timer      (chapters 4-5)
 - ``experiment``  chapter 5: config, data and tasks, the loop, analysis          (chapter 5)
+- ``text_data``   two texts every Python ships (pydoc help, stdlib source), bytes (chapter 5)
+- ``tiny_lm``     a tiny byte-level transformer, its loop, the shipped checkpoint (chapter 5)
+- ``distributed`` chapter 5's fine-tuning under DDP / FSDP2 with torchrun       (appendix A)
 - ``results``     reading and writing every measured result (benchmarks/results) (chapters 3-5)
 - ``report``      the one table renderer (HTML and Markdown, both languages)     (chapters 3-5)
 
