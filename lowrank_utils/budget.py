@@ -191,7 +191,8 @@ def mlp_shapes(d_in: int, d_hidden: int, n_classes: int) -> dict[str, tuple[int,
 #: Bytes per *trained* parameter with mixed-precision Adam, as ZeRO counts them (Rajbhandari et
 #: al. 2020): a 16-bit weight and gradient (2 + 2) and a 32-bit master weight and two moments
 #: (4 + 4 + 4). Frozen parameters keep only their weight: 16-bit, or 4-bit NF4 in QLoRA (4.127
-#: bits with double quantisation, Dettmers et al. 2023).
+#: bits with double quantisation, Dettmers et al. 2023; QLoRA quantises the linear layers only, so
+#: embeddings, output head and norms, ``ModelShape.other``, stay 16-bit).
 TRAINABLE_BYTES = {"weights": 2, "gradients": 2, "optimizer": 12}
 FROZEN_BYTES = {"bf16": 2.0, "nf4": 4.127 / 8}
 
@@ -222,9 +223,14 @@ def per_rank_memory(model: str | ModelShape, method: str, strategy: str, world_s
     if strategy not in ("ddp", "fsdp"):
         raise ValueError(f"strategy must be 'ddp' or 'fsdp', got {strategy!r}")
     trained = model.total if method == "full" else lora_budget(model, targets, r).trainable
-    frozen = 0 if method == "full" else model.total
-    frozen_bytes = FROZEN_BYTES["nf4" if method == "qlora" else "bf16"]
+    if method == "full":
+        frozen_bytes = 0.0
+    elif method == "lora":
+        frozen_bytes = model.total * FROZEN_BYTES["bf16"]
+    else:                                        # NF4 linear layers, 16-bit everything else
+        frozen_bytes = ((model.total - model.other) * FROZEN_BYTES["nf4"]
+                        + model.other * FROZEN_BYTES["bf16"])
     share = 1 / world_size if strategy == "fsdp" else 1.0
-    return RankMemory(weights=share * (frozen * frozen_bytes + trained * TRAINABLE_BYTES["weights"]),
+    return RankMemory(weights=share * (frozen_bytes + trained * TRAINABLE_BYTES["weights"]),
                       gradients=share * trained * TRAINABLE_BYTES["gradients"],
                       optimizer=share * trained * TRAINABLE_BYTES["optimizer"])

@@ -92,7 +92,7 @@ def prepare_model(base: nn.Module, config: TrainingConfig, method: str, r: int) 
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     model = copy.deepcopy(base)
     if method == "lora":
-        with seeded(config.seed + 10_000 + r, torch.device("cpu")):
+        with seeded(config.seed + 10_000 + r, next(base.parameters()).device):
             apply_lora(model, list(config.target_modules), r=r, alpha=config.lora_alpha)
     else:
         for p in model.parameters():
@@ -113,7 +113,8 @@ def _counting_allreduce(log, bucket):  # no annotations: DDP checks them
 def _wrap(model: nn.Module, strategy: str, log: list[int]) -> nn.Module:
     if strategy == "ddp":
         from torch.nn.parallel import DistributedDataParallel
-        wrapped = DistributedDataParallel(model)
+        device = next(model.parameters()).device
+        wrapped = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
         wrapped.register_comm_hook(log, _counting_allreduce)
         return wrapped
     from torch.distributed.fsdp import fully_shard
@@ -127,8 +128,8 @@ def _wrap(model: nn.Module, strategy: str, log: list[int]) -> nn.Module:
 
 
 def _full(t: torch.Tensor) -> torch.Tensor:
-    """A plain tensor, whether ``t`` is one or an FSDP2 shard (DTensor)."""
-    return (t.full_tensor() if hasattr(t, "full_tensor") else t).detach().clone()
+    """A plain CPU tensor, whether ``t`` is one or an FSDP2 shard (DTensor), on any device."""
+    return (t.full_tensor() if hasattr(t, "full_tensor") else t).detach().cpu().clone()
 
 
 def finetune_shard(model: nn.Module, task: object, config: TrainingConfig, *, steps: int, lr: float,
@@ -151,8 +152,8 @@ def finetune_shard(model: nn.Module, task: object, config: TrainingConfig, *, st
     losses, per_step = [], []
     model.train()
     for _ in range(steps):
-        idx = torch.randint(0, len(task.X_train), (config.batch_size,), generator=g)   # (batch,)
-        mine = idx[rank::world_size]                              # (batch / world,) this rank's share
+        idx = torch.randint(0, len(task.X_train), (config.batch_size,), generator=g)   # (batch,) on the CPU
+        mine = idx[rank::world_size].to(task.X_train.device)     # (batch / world,) this rank's share
         loss = kl_loss(model(task.X_train[mine]), task.P_train[mine])
         optimizer.zero_grad(set_to_none=True)
         before = len(log)
@@ -185,7 +186,10 @@ def run_local(method: str = "lora", r: int = 4, steps: int = 60, dtype: str = "f
 
 
 def _worker(args: argparse.Namespace) -> None:
-    dist.init_process_group("gloo" if not torch.cuda.is_available() else "nccl")
+    cuda = torch.cuda.is_available()
+    if cuda:                                   # one GPU per process: torchrun sets LOCAL_RANK
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))   # "cuda" now means it
+    dist.init_process_group("nccl" if cuda else "gloo")
     rank, world = dist.get_rank(), dist.get_world_size()
     torch.set_num_threads(1)
     config = small_config(pretrain_steps=PRETRAIN_STEPS)
