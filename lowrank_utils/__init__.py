@@ -13,6 +13,7 @@ Two layers, one module per concern. The **core** never imports a view (nor ipywi
 - ``experiment``  chapter 5: config, data and tasks, the loop, analysis          (chapter 5)
 - ``text_data``   two texts every Python ships (pydoc help, stdlib source), bytes (chapter 5)
 - ``tiny_lm``     a tiny byte-level transformer, its loop, the shipped checkpoint (chapter 5)
+- ``updates``     an update's effective rank against random, intruder dimensions (chapter 5)
 - ``distributed`` chapter 5's fine-tuning under DDP / FSDP2 with torchrun       (appendix A)
 - ``results``     reading and writing every measured result (benchmarks/results) (chapters 3-5)
 - ``report``      the one table renderer (HTML and Markdown, both languages)     (chapters 3-5)
