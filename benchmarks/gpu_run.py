@@ -10,6 +10,12 @@ What it runs, all with the functions of ``lowrank_utils.experiment`` (the chapte
    the CPU and on the GPU, and a short timing-only run of the full-size model on the CPU (the
    chapter's pre-training is skipped there: a step costs the same on an untrained model).
    Speed-up = CPU time per step / GPU time per step, for full fine-tuning and for LoRA at r*.
+3. The evidence part of chapter 5 at ``lm_full_config()`` (2,000 steps of 64 windows): the
+   pre-trained ``TinyLM`` fine-tuned on the standard library's source, full and with LoRA on
+   q, v at every rank and on every projection at r = 8 (``lm_experiment.finetune_lm``). Recorded
+   per run: trainable parameters, held-out loss on the new and on the pre-training text, time
+   per step, peak memory; for full fine-tuning's update of each W_q and W_v, its effective
+   ranks (90 %, 99 %) against a random matrix; the intruder dimensions of each method.
 
 The result goes to ``benchmarks/results/gpu_<date>.json`` with the hardware, the torch / CUDA
 versions and the date; chapter 5 shows it as a table labelled as measured there.
@@ -48,7 +54,11 @@ from lowrank_utils.experiment import (
     run_experiment,
     small_config,
 )
+from lowrank_utils.lm_experiment import (LMConfig, LMRun, finetune_lm, lm_full_config,
+                                         lm_small_config, weight_matrices, weight_updates)
 from lowrank_utils.results import RESULTS_DIR, write_gpu_result
+from lowrank_utils.tiny_lm import LORA_TARGETS_ALL, load_tiny_lm
+from lowrank_utils.updates import effective_ranks, intruder_dimensions
 
 MIB = 2**20
 FULL_SIZE_CPU_STEPS = 40      # timing-only steps of the full-size model on the CPU
@@ -85,6 +95,33 @@ def _speed(config: TrainingConfig, pretrained: bool = True) -> dict[str, dict[st
     task_b, _ = make_task_b(tasks, base)
     return {"full": _run_row(finetune_full(base, task_b, config)),
             "lora": _run_row(finetune_lora(base, task_b, config, config.true_rank))}
+
+
+def _lm_row(run: LMRun) -> dict[str, object]:
+    return {"label": run.label, "method": run.method, "r": run.r, "targets": list(run.targets),
+            "trainable": run.trainable, "new_loss": run.new_loss, "old_loss": run.old_loss,
+            "time_per_step_ms": 1e3 * run.time_per_step, "memory_mib": run.memory_bytes / MIB,
+            "memory_kind": run.memory_kind, "device": run.device}
+
+
+def _tiny_lm(config: LMConfig) -> dict[str, object]:
+    """Chapter 5's evidence at ``config``: the runs, full fine-tuning's spectra, intruders."""
+    base = load_tiny_lm(config.torch_device())[0]
+    full = finetune_lm(base, config)
+    lora = {r: finetune_lm(base, config, r=r) for r in config.ranks}
+    every = finetune_lm(base, config, r=8, targets=LORA_TARGETS_ALL, label="LoRA every projection r=8")
+    W0 = weight_matrices(base)
+    qv = [n for n in W0 if n.rsplit(".", 1)[-1] in config.targets]
+    spectra = {}
+    for n, D in weight_updates(full.model, base, qv).items():
+        ranks = effective_ranks(D, seed=config.seed)
+        spectra[n] = {"update": list(ranks.update), "random": list(ranks.random), "size": ranks.size}
+    assert 8 in lora, "the chapter compares the intruders of LoRA at r = 8"
+    intruders = {label: {n: intruder_dimensions(W0[n], weight_matrices(run.model)[n]).count for n in qv}
+                 for label, run in [("full", full), ("lora_8", lora[8]),
+                                    (f"lora_{max(lora)}", lora[max(lora)])]}
+    return {"config": dataclasses.asdict(config), "runs": [_lm_row(full)] + [_lm_row(lora[r]) for r in sorted(lora)] + [_lm_row(every)],
+            "effective_ranks_full": spectra, "intruders_top10_threshold_0.5": intruders}
 
 
 def _ratios(cpu: dict, gpu: dict) -> dict[str, float]:
@@ -130,7 +167,7 @@ def main(argv: list[str] | None = None) -> Path:
         small_gpu, small_cpu = small_config(device="cuda"), small_config(device="cpu")
         out = args.out or RESULTS_DIR
 
-    print(f"[1/3] {config.name} configuration on {device} …", flush=True)
+    print(f"[1/4] {config.name} configuration on {device} …", flush=True)
     ex = run_experiment(config)
     runs = [_run_row(ex.full)] + [_run_row(ex.lora[r]) for r in sorted(ex.lora)]
     recovery = {}
@@ -140,11 +177,11 @@ def main(argv: list[str] | None = None) -> Path:
     D_full = delta_weights(ex.full.model, ex.base, config.target_modules)
     recovery["full"] = {name: relative_error(D_full[name], ex.delta_star[name]) for name in D_full}
 
-    print("[2/3] small configuration on the CPU and on the GPU …", flush=True)
+    print("[2/4] small configuration on the CPU and on the GPU …", flush=True)
     gpu_small = _speed(small_gpu)
     cpu_small = _speed(small_cpu)
 
-    print("[3/3] full-size timing on the CPU …", flush=True)
+    print("[3/4] full-size timing on the CPU …", flush=True)
     if args.dry_run:
         cpu_full = _speed(_dry_config("cpu"), pretrained=False)
     else:
@@ -154,6 +191,12 @@ def main(argv: list[str] | None = None) -> Path:
                               cpu_threads=None)
         cpu_full = _speed(cpu_cfg, pretrained=False)
     gpu_full = {"full": runs[0], "lora": _run_row(ex.lora[config.true_rank])}
+
+    print("[4/4] the pre-trained tiny language model, fine-tuned …", flush=True)
+    lm_config = (lm_small_config(name="dry-run", steps=3, warmup=1, batch_size=4, eval_windows=4,
+                                 ranks=(1, 8), threads=1, device="cpu")
+                 if args.dry_run else lm_full_config(device="cuda"))
+    tiny_lm = _tiny_lm(lm_config)
 
     result = {
         "date": now.isoformat(timespec="seconds"),
@@ -177,6 +220,7 @@ def main(argv: list[str] | None = None) -> Path:
                               "speedup": _ratios(cpu_full, gpu_full),
                               "note": "GPU steps in bf16 autocast (where supported) against CPU "
                                       "steps in float32 on all CPU threads"},
+        "tiny_lm": tiny_lm,
         "seconds": time.perf_counter() - started,
     }
     path = write_gpu_result(result, out)

@@ -149,7 +149,27 @@ def gpu_report_html(result: Mapping[str, object]) -> str:
                   'thread): set-ups, not equal arithmetic.</span><span class="lang-zh">加速倍數比較的'
                   '是 GPU 上 bf16 autocast 的步驟與 CPU 上 float32 的步驟（小型設定只用一個 CPU 執行緒）：'
                   '比的是兩種執行環境，而不是相同的運算。</span></small></p>')
-    return label + runs._repr_html_() + note + speed._repr_html_() + speed_note
+    return label + runs._repr_html_() + note + speed._repr_html_() + speed_note + _tiny_lm_html(result)
+
+
+def _tiny_lm_html(result: Mapping[str, object]) -> str:
+    """The evidence part of a GPU result (``tiny_lm``), as a table; '' for older files without it."""
+    part = result.get("tiny_lm")
+    if not isinstance(part, Mapping):
+        return ""
+    config = part["config"]
+    title = (f'<p><span class="lang-en"><b>The pre-trained tiny model</b>, {config["steps"]:,} steps '
+             f'of {config["batch_size"]} windows</span><span class="lang-zh"><b>預訓練的小模型</b>，'
+             f'{config["steps"]:,} 步、每步 {config["batch_size"]} 個視窗</span></p>')
+    runs = Table([{"run": run["label"], "trainable": run["trainable"], "code loss": run["new_loss"],
+                   "prose loss": run["old_loss"], "ms / step": run["time_per_step_ms"],
+                   "memory (MiB)": run["memory_mib"]} for run in part["runs"]],
+                 {"code loss": ".3f", "prose loss": ".3f", "ms / step": ".2f", "memory (MiB)": ".1f"})
+    spectra = Table([{"matrix": name, "90 %: ΔW": s["update"][0], "90 %: random": s["random"][0],
+                      "99 %: ΔW": s["update"][1], "99 %: random": s["random"][1]}
+                     for name, s in part["effective_ranks_full"].items()],
+                    {"90 %: random": ".1f", "99 %: random": ".1f"})
+    return title + runs._repr_html_() + spectra._repr_html_()
 
 
 def no_gpu_result_html() -> str:

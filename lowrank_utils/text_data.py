@@ -1,19 +1,25 @@
-"""Chapter 5's text: two corpora that ship with every CPython, a byte tokenizer, batches.
+"""Chapter 5's text: three corpora that ship with every CPython, a byte tokenizer, batches.
 
 - **Pre-training** (``pretraining_text``): the English help texts of ``pydoc_data.topics``
   (what ``help("if")`` prints), joined in sorted key order: prose about Python.
 - **Fine-tuning** (``finetuning_text``): the source code of ``FINETUNING_MODULES``, pure-Python
   modules of the standard library: a different distribution (code, not prose). A module whose
   source this interpreter lacks is left out; ``finetuning_sources`` says which were read.
+- **A second fine-tuning task** (``unicode_names_text``): one line per named character of
+  ``UNICODE_RANGE``, ``U+00E9 LATIN SMALL LETTER E WITH ACUTE``, from the ``unicodedata`` module
+  (built into CPython): hexadecimal counting and capitalised names, unlike both texts above.
+  Chapter 5 trains a second adapter on it and switches the two on one frozen model.
 
 Tokens are the bytes of the UTF-8 encoding (vocabulary 256): no training, nothing unknown, and
 lossless (``decode(encode(s)) == s``). A loss in nats per token is then a loss per byte, and
 ``bits_per_byte`` is that loss divided by ln 2. Each corpus is split once: its last
 ``HELD_OUT_FRACTION`` is held out (``split``).
 
-Licence: both texts are part of CPython (© Python Software Foundation, PSF License Agreement).
+Licence: the first two texts are part of CPython (© Python Software Foundation, PSF License Agreement).
 They are read from the interpreter that runs the book, on the reader's own machine, and are
-neither copied into this repository nor redistributed. The texts differ a little between Python
+neither copied into this repository nor redistributed. The third is generated from the
+Unicode Character Database that CPython's ``unicodedata`` carries (© Unicode, Inc., Unicode
+License v3), also on the reader's machine. The texts differ a little between Python
 versions, so ``corpus_digest`` names the exact text a measurement used.
 """
 from __future__ import annotations
@@ -37,6 +43,8 @@ __all__ = [
     "pretraining_text",
     "finetuning_sources",
     "finetuning_text",
+    "UNICODE_RANGE",
+    "unicode_names_text",
     "encode",
     "decode",
     "split",
@@ -54,7 +62,8 @@ HELD_OUT_FRACTION = 0.1         # the last 10 % of each corpus
 # to read their source). Their order is the order of the fine-tuning text.
 FINETUNING_MODULES = ("textwrap", "string", "fractions", "heapq", "bisect", "calendar",
                       "colorsys", "difflib", "shlex", "statistics")
-CORPORA = ("pydoc", "stdlib")   # pre-training, fine-tuning
+UNICODE_RANGE = (0x20, 0x3000)  # code points of unicode_names_text: Latin … CJK symbols
+CORPORA = ("pydoc", "stdlib", "unicode")   # pre-training, fine-tuning, a second task
 
 
 @functools.lru_cache(maxsize=1)
@@ -90,6 +99,20 @@ def finetuning_sources() -> dict[str, str]:
 def finetuning_text() -> str:
     """The sources of ``finetuning_sources()`` joined in list order (chapter 5's fine-tuning task)."""
     return "\n\n".join(finetuning_sources().values())
+
+
+@functools.lru_cache(maxsize=1)
+def unicode_names_text() -> str:
+    """``U+XXXX NAME`` for every named code point of ``UNICODE_RANGE``, one per line.
+
+    About 380 kB (with the Unicode 14 database of Python 3.11); chapter 5's second task, for the
+    adapter switched with the source-code one.
+    """
+    import unicodedata
+
+    lines = (f"U+{cp:04X} {name}" for cp in range(*UNICODE_RANGE)
+             if (name := unicodedata.name(chr(cp), "")))
+    return "\n".join(lines)
 
 
 def encode(text: str) -> torch.Tensor:
@@ -145,7 +168,8 @@ class Corpus:
 def _text(name: str) -> str:
     if name not in CORPORA:
         raise ValueError(f"name must be one of {CORPORA}, got {name!r}")
-    return pretraining_text() if name == "pydoc" else finetuning_text()
+    return {"pydoc": pretraining_text, "stdlib": finetuning_text,
+            "unicode": unicode_names_text}[name]()
 
 
 def corpus_digest(name: str) -> str:
@@ -155,7 +179,8 @@ def corpus_digest(name: str) -> str:
 
 @functools.lru_cache(maxsize=len(CORPORA))
 def load_corpus(name: str) -> Corpus:
-    """Corpus ``"pydoc"`` (pre-training) or ``"stdlib"`` (fine-tuning), tokenized and split.
+    """Corpus ``"pydoc"`` (pre-training), ``"stdlib"`` (fine-tuning) or ``"unicode"`` (the
+    second task), tokenized and split.
 
     Cached: the tensors are shared, so treat them as read-only. Used throughout chapter 5.
     """

@@ -205,12 +205,14 @@ def lr_factor(step: int, steps: int, warmup: int) -> float:
 
 def train_lm(model: TinyLM, tokens: torch.Tensor, *, steps: int, batch_size: int = 32,
              lr: float = 3e-3, warmup: int = 0, weight_decay: float = 0.1, seed: int = 0,
-             threads: int | None = 1) -> list[float]:
+             threads: int | None = 1, lr_ratio: float = 1.0) -> list[float]:
     """AdamW on the trainable parameters of ``model`` for ``steps`` random batches of ``tokens``.
 
     The learning rate follows ``lr_factor`` (warm-up, then cosine to zero); weight decay applies
     to matrices (parameters with two or more dimensions), not to biases or LayerNorm gains;
-    gradients are clipped at norm 1. Batches come from a generator seeded by ``seed``, and
+    gradients are clipped at norm 1. ``lr_ratio`` multiplies the learning rate of every LoRA
+    ``lora_B`` (LoRA+, Hayou et al. 2024: B learns λ times faster than A; 1 is plain LoRA).
+    Batches come from a generator seeded by ``seed``, and
     ``threads`` as in ``runtime.cpu_threads`` (CPU only), so a run is repeatable. Returns the
     minibatch loss (nats) of each step. Pre-training (``tools/pretrain_tiny_lm.py``) and
     chapter 5's fine-tuning (full or LoRA) use it.
@@ -224,11 +226,20 @@ def train_lm(model: TinyLM, tokens: torch.Tensor, *, steps: int, batch_size: int
     warmup = check_int(warmup, "warmup", low=0, high=steps - 1)
     weight_decay = check_real(weight_decay, "weight_decay", low=0.0)
     seed = check_int(seed, "seed", low=0)
-    params = [p for p in model.parameters() if p.requires_grad]
+    lr_ratio = check_positive_number(lr_ratio, "lr_ratio")
+    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    params = [p for _, p in named]
     if not params:
         raise ValueError("model has no trainable parameters")
-    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
-              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    is_B = [name.endswith("lora_B") for name, _ in named]
+    if lr_ratio != 1.0 and not any(is_B):
+        raise ValueError(f"lr_ratio={lr_ratio} scales the learning rate of LoRA's B matrices, "
+                         "but model has no trainable lora_B")
+    groups = [{"params": [p for p, b in zip(params, is_B) if p.dim() >= 2 and not b],
+               "weight_decay": weight_decay, "base_lr": lr},
+              {"params": [p for p, b in zip(params, is_B) if b],
+               "weight_decay": weight_decay, "base_lr": lr * lr_ratio},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0, "base_lr": lr}]
     optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, betas=(0.9, 0.95))
     generator = torch.Generator(device=tokens.device).manual_seed(seed)
     losses: list[float] = []
@@ -236,7 +247,7 @@ def train_lm(model: TinyLM, tokens: torch.Tensor, *, steps: int, batch_size: int
     with cpu_threads(threads if tokens.device.type == "cpu" else None):
         for step in range(steps):
             for group in optimizer.param_groups:
-                group["lr"] = lr * lr_factor(step, steps, warmup)
+                group["lr"] = group["base_lr"] * lr_factor(step, steps, warmup)
             x, y = batches(tokens, batch_size, context, generator)    # 2 × (batch, context)
             loss = model.loss(x, y)
             optimizer.zero_grad(set_to_none=True)

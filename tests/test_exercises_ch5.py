@@ -6,6 +6,8 @@ best_rank_k.
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -47,20 +49,74 @@ def test_ex1_needs_the_config():
     assert isinstance(feedback, Feedback) and not feedback and "configuration" in feedback.en
 
 
-def test_ex2_smallest_rank():
-    losses = {1: 0.07, 2: 0.03, 4: 4.1e-4, 8: 3.7e-4, 16: 2.7e-4}
-    full = 0.15                                   # the pre-trained model's loss on task B
-    target = ch5.TARGET_FACTOR * full
-    right = min(r for r, loss in sorted(losses.items()) if loss <= target)
-    assert ch5.check_smallest_rank(right, losses, full)
-    assert ch5.check_smallest_rank(str(right), losses, full)
-    assert "smaller" in ch5.check_smallest_rank(8, losses, full).en
-    assert "above the target" in ch5.check_smallest_rank(2, losses, full).en
-    assert "Choose among" in ch5.check_smallest_rank(3, losses, full).en
-    assert ch5.check_smallest_rank(0, {1: 1.0, 2: 0.5}, 0.01)          # none reaches the target
-    assert not ch5.check_smallest_rank(2, {1: 1.0, 2: 0.5}, 0.01)
-    assert not ch5.check_smallest_rank(4, {1: "a"}, full)
-    assert not ch5.check_smallest_rank(4, [0.1, 0.2], full)
+def _tiny_run(**changes):
+    """A three-step fine-tuning run of the shipped tiny model (seconds)."""
+    from lowrank_utils.lm_experiment import finetune_lm, lm_small_config
+    from lowrank_utils.tiny_lm import load_tiny_lm
+
+    quick = lm_small_config(steps=3, warmup=1, batch_size=4, eval_windows=4, threads=1)
+    return finetune_lm(load_tiny_lm("cpu")[0], quick, **changes)
+
+
+def test_ex2_gain_share_computes_from_the_runs():
+    Run = SimpleNamespace
+    full = Run(r=None, targets=(), new_loss=1.9)
+    lora = Run(r=ch5.GAIN_RANK, targets=("q", "v"), new_loss=2.3)
+    base = 2.5
+    right = (base - 2.3) / (base - 1.9)
+    assert ch5.check_gain_share(right, lora, full, base)
+    assert ch5.check_gain_share(f"{right:.3f}", lora, full, base)
+    assert "percentage" in ch5.check_gain_share(100 * right, lora, full, base).en
+    assert "misses" in ch5.check_gain_share(1 - right, lora, full, base).en
+    assert "losses themselves" in ch5.check_gain_share(1.9 / 2.3, lora, full, base).en
+    wrong_rank = Run(r=8, targets=("q", "v"), new_loss=2.3)
+    assert f"r = {ch5.GAIN_RANK}" in ch5.check_gain_share(right, wrong_rank, full, base).en
+    assert not ch5.check_gain_share(right, "run", full, base)
+    run = _tiny_run(r=ch5.GAIN_RANK)                                # a real LMRun is read too
+    real = (base - run.new_loss) / (base - 1.0)
+    assert ch5.check_gain_share(real, run, Run(r=None, targets=(), new_loss=1.0), base)
+
+
+def test_ex3_and_ex4_first_step_ratios_hold_for_real_adamw_steps():
+    import numpy as np
+    from lowrank_utils.lm_experiment import weight_updates
+    from lowrank_utils.tiny_lm import load_tiny_lm
+
+    base = load_tiny_lm("cpu")[0]
+    # one AdamW step from B = 0 (the claim is about the first step)
+    from lowrank_utils.lm_experiment import finetune_lm, lm_small_config
+    one = lm_small_config(steps=1, warmup=0, batch_size=4, eval_windows=4, threads=1)
+    norm = lambda **kw: sum(np.linalg.norm(D) ** 2 for D in weight_updates(   # noqa: E731
+        finetune_lm(base, one, r=8, **kw).model, base).values()) ** 0.5
+    plain = norm()
+    assert plain > 0
+    alpha_ratio = norm(alpha=ch5.ALPHA_LARGE) / plain
+    plus_ratio = norm(lr_ratio=ch5.LORA_PLUS_RATIO) / plain
+    assert abs(alpha_ratio - ch5.ALPHA_LARGE / one.alpha) < 1e-2 * alpha_ratio
+    assert abs(plus_ratio - ch5.LORA_PLUS_RATIO) < 1e-2 * plus_ratio
+    assert ch5.check_alpha_first_step(ch5.ALPHA_LARGE / one.alpha, one.alpha)
+    assert ch5.check_lora_plus_first_step(ch5.LORA_PLUS_RATIO)
+    assert "scale multiplies" in ch5.check_alpha_first_step(1, one.alpha).en
+    assert "sign" in ch5.check_alpha_first_step(2, one.alpha).en            # √4
+    assert "A does not move" in ch5.check_lora_plus_first_step(1).en
+    assert "inverse" in ch5.check_lora_plus_first_step(1 / 16).en
+    assert not ch5.check_alpha_first_step(4, 0)
+
+
+def test_ex5_rslora_factor():
+    import math
+    from lowrank_utils.lora import LoRALinear
+    from torch import nn
+
+    r = ch5.RSLORA_RANK
+    factor = LoRALinear(nn.Linear(128, 128), r, alpha=8, rslora=True).scaling \
+        / LoRALinear(nn.Linear(128, 128), r, alpha=8).scaling
+    assert math.isclose(factor, math.sqrt(r))
+    assert ch5.check_rslora_factor(factor)
+    assert "inverse" in ch5.check_rslora_factor(1 / factor).en
+    assert "r / √r" in ch5.check_rslora_factor(r).en
+    assert not ch5.check_rslora_factor(3)
+    assert not ch5.check_rslora_factor(8, r=0)
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=["small", "fc2-only", "rectangular"])
@@ -103,9 +159,13 @@ def test_ex4_rank_floor():
 def test_malformed_answers_never_raise(bad):
     config = small_config(device="cpu")
     D = np.arange(12.0).reshape(3, 4)
+    run = SimpleNamespace(r=ch5.GAIN_RANK, targets=("q", "v"), new_loss=2.0)
     for feedback in (ch5.check_lora_parameters(bad, config), ch5.check_memory_bytes(bad, config),
-                     ch5.check_smallest_rank(bad, {1: 0.1}, 0.1),
-                     ch5.check_smallest_rank(1, bad, 0.1), ch5.check_rank_floor(bad, D),
+                     ch5.check_gain_share(bad, run, run, 3.0), ch5.check_gain_share(0.5, bad, run, 3.0),
+                     ch5.check_gain_share(0.5, run, run, bad), ch5.check_alpha_first_step(bad, 8),
+                     ch5.check_alpha_first_step(4, bad), ch5.check_lora_plus_first_step(bad),
+                     ch5.check_rslora_factor(bad), ch5.check_rslora_factor(8, bad),
+                     ch5.check_rank_floor(bad, D),
                      ch5.check_rank_floor(0.5, bad), ch5.check_lora_parameters(10, bad)):
         assert isinstance(feedback, Feedback) and not feedback
         assert feedback.en and feedback.zh

@@ -26,6 +26,9 @@ from torch import nn
 import lowrank_utils as L
 from lowrank_utils import budget, competitors, images, runtime
 from lowrank_utils import experiment as E
+from lowrank_utils import lm_experiment as LM
+from lowrank_utils import tiny_lm as TL
+from lowrank_utils import updates as U
 from lowrank_utils.report import Table
 from lowrank_utils.widgets import lora_calculator, rank_experiment, svd_geometry
 
@@ -99,6 +102,14 @@ class Case:
     valid: Callable[[], dict[str, Any]]
     bad: dict[str, st.SearchStrategy]
     says: dict[str, str] | None = None      # argument -> the name its errors use, if different
+
+
+QUICK_LM = LM.lm_small_config(steps=1, warmup=0, batch_size=2, eval_windows=1, threads=1)
+
+
+def tiny_lm() -> nn.Module:
+    """A fresh, very small TinyLM (finetune_lm copies it; nothing is trained unless valid)."""
+    return TL.TinyLM(TL.TinyLMConfig(context=8, d_model=8, n_heads=2, n_layers=1, mlp_ratio=1))
 
 
 def tiny_model() -> nn.Module:
@@ -211,6 +222,28 @@ CASES = [
          {"model": st.one_of(junk, st.just("GPT-5")), "r": st.one_of(ints_outside(1, 256),
                                                                     st.sampled_from([3, 5, 100])),
           "targets": st.just(["W_x"])}),
+    Case("lm_small_config", LM.lm_small_config, lambda: dict(seed=1),
+         {"steps": ints_outside(1, None), "batch_size": ints_outside(1, None),
+          "lr_lora": reals_outside(0.0, None, open_low=True), "alpha": reals_outside(0.0, None, open_low=True),
+          "ranks": st.one_of(st.just(()), st.just((0,)), st.just([4]), st.just(("4",))),
+          "eval_windows": no_none(ints_outside(1, None)), "seed": ints_outside(0, None),
+          "device": st.one_of(st.just("gpu"), st.just(0))},
+         says={"ranks": "ranks", "device": "device"}),
+    Case("finetune_lm", LM.finetune_lm, lambda: dict(base=tiny_lm(), config=QUICK_LM, r=2),
+         {"base": st.one_of(junk, st.just(nn.Linear(2, 2))), "config": junk,
+          "r": no_none(ints_outside(1, None)), "lr_ratio": reals_outside(0.0, None, open_low=True),
+          "lr": no_none(reals_outside(0.0, None, open_low=True)),
+          "corpus": st.one_of(junk, st.just("wiki")),
+          "alpha": no_none(reals_outside(0.0, None, open_low=True))}),
+    Case("weight_updates", LM.weight_updates, lambda: dict(model=tiny_lm(), base=tiny_lm()),
+         {"model": junk, "names": st.one_of(st.just(["blocks.0"]), st.just(["nope"]))}),
+    Case("effective_ranks", U.effective_ranks, lambda: dict(D=A),
+         {"D": arrays_bad(2), "fractions": st.one_of(st.just(()), st.just((0.0,)), st.just((1.5,)),
+                                                     st.just("0.9")),
+          "n_random": ints_outside(1, 1000)}),
+    Case("intruder_dimensions", U.intruder_dimensions, lambda: dict(W0=A, W=A + 0.1, top=2),
+         {"W0": arrays_bad(2), "W": st.one_of(arrays_bad(2), st.just(np.eye(3))),
+          "top": ints_outside(1, 4), "threshold": reals_outside(0.0, 1.0, open_low=True)}),
     Case("Table", Table, lambda: dict(rows=[{"a": 1}]),
          {"rows": st.just([]), "markup": not_bool}),
 ]
@@ -253,8 +286,8 @@ def test_bad_input_is_refused_by_name(case, data):
 
 def test_every_case_is_a_public_name():
     public = set(L.__all__) | set(images.__all__) | set(budget.__all__) | set(E.__all__) \
-        | set(runtime.__all__) | set(competitors.__all__) | {"rank_experiment", "svd_geometry",
-                                                            "lora_calculator", "Table"}
+        | set(runtime.__all__) | set(competitors.__all__) | set(LM.__all__) | set(U.__all__) \
+        | {"rank_experiment", "svd_geometry", "lora_calculator", "Table"}
     assert {case.name for case in CASES} <= public
 
 

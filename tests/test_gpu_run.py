@@ -45,6 +45,17 @@ def test_gpu_script_dry_run_on_cpu(tmp_path):
     data.update(dry_run=False, file=path.name)
     page = gpu_report_html(data)
     assert 'class="lang-en"><b>Measured on cpu' in page and 'class="lang-zh"' in page
-    assert page.count("<tr>") == (1 + len(data["runs"])) + (1 + 2)
+    lm = data["tiny_lm"]
+    assert [(run["method"], run["r"]) for run in lm["runs"]] == [("full", None), ("lora", 1),
+                                                                 ("lora", 8), ("lora", 8)]
+    assert lm["runs"][-1]["targets"] == ["q", "k", "v", "o", "fc1", "fc2"]
+    assert all(run["new_loss"] > 0 and run["old_loss"] > 0 for run in lm["runs"])
+    assert set(lm["effective_ranks_full"]) == {f"blocks.{i}.attn.{p}" for i in (0, 1) for p in "qv"}
+    for ranks in lm["effective_ranks_full"].values():
+        assert 1 <= ranks["update"][0] <= ranks["update"][1] <= ranks["size"] == 128
+    n_lm_rows = (1 + len(lm["runs"])) + (1 + len(lm["effective_ranks_full"]))
+    assert page.count("<tr>") == (1 + len(data["runs"])) + (1 + 2) + n_lm_rows
+    del data["tiny_lm"]                              # an older file without it still renders
+    assert gpu_report_html(data).count("<tr>") == (1 + len(data["runs"])) + (1 + 2)
     assert format(data["speedup_small"]["speedup"]["lora"], ".1f") in page
     assert "No GPU measurement" in no_gpu_result_html()

@@ -137,3 +137,21 @@ def test_unigram_entropy_and_bits_per_byte():
     assert 2.5 < entropy < math.log(256)                           # English: ~4.7 bits per byte
     with pytest.raises(ValueError, match="tokens"):
         unigram_entropy(torch.zeros(0, dtype=torch.long))
+
+
+def test_unicode_names_corpus_is_one_named_code_point_per_line():
+    import unicodedata
+
+    from lowrank_utils.text_data import UNICODE_RANGE, unicode_names_text
+
+    lines = unicode_names_text().split("\n")
+    low, high = UNICODE_RANGE
+    named = [cp for cp in range(low, high) if unicodedata.name(chr(cp), "")]
+    assert len(lines) == len(named) > 5000
+    for line in lines[::97]:                                       # every line parses back
+        code, name = line.split(" ", 1)
+        assert code.startswith("U+") and unicodedata.lookup(name) == chr(int(code[2:], 16))
+    assert "U+00E9 LATIN SMALL LETTER E WITH ACUTE" in lines
+    corpus = load_corpus("unicode")
+    assert decode(torch.cat([corpus.train, corpus.held_out])) == unicode_names_text()
+    assert corpus.digest == corpus_digest("unicode") != corpus_digest("stdlib")

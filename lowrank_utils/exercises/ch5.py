@@ -1,14 +1,14 @@
 """Exercises of chapter 5, "Training LoRA on a GPU / 在 GPU 上訓練 LoRA".
 
 The chapter's own run is the data: a checker receives what it needs (the configuration, the
-losses of the LoRA runs, the planted update) and computes the right answer itself, so the
+planted update, the fine-tuning runs of the tiny language model) and computes the right answer itself, so the
 exercises stay right on the small CPU preset and on the full GPU preset alike.
 No torch is needed here: shapes come from the configuration's fields.
 """
 from __future__ import annotations
 
 import math
-import numbers
+
 from typing import Any, Mapping
 
 import numpy as np
@@ -18,17 +18,15 @@ from ..linalg import approximation_error
 from .core import AnswerError, Feedback, checker, read_integer, read_matrix, read_number
 
 __all__ = [
-    "RANK_PARAMETERS", "RANK_MEMORY", "RANK_FLOOR", "TARGET_FACTOR",
-    "layer_shapes", "check_lora_parameters", "check_smallest_rank", "check_memory_bytes",
-    "check_rank_floor",
+    "RANK_PARAMETERS", "RANK_MEMORY", "RANK_FLOOR", "GAIN_RANK", "ALPHA_LARGE",
+    "LORA_PLUS_RATIO", "RSLORA_RANK",
+    "layer_shapes", "check_lora_parameters", "check_memory_bytes", "check_rank_floor",
+    "check_gain_share", "check_alpha_first_step", "check_lora_plus_first_step",
+    "check_rslora_factor",
 ]
 
 #: Exercise 1: a rank the chapter did not train, so the count must be predicted.
 RANK_PARAMETERS = 12
-#: Exercise 2: the target loss is TARGET_FACTOR times the pre-trained model's loss on task B
-#: (the rank that removes 99 % of it). Relative to full fine-tuning the answer would depend on
-#: the step budget (full fine-tuning also fits the noise N given enough steps).
-TARGET_FACTOR = 0.01
 #: Exercise 3: the LoRA rank whose training memory (CPU accounting) is asked for.
 RANK_MEMORY = 4
 #: Exercise 4: the rank whose Eckart–Young floor is asked for.
@@ -98,54 +96,6 @@ def check_lora_parameters(answer: Any, config: Any) -> Feedback:
                     f"每個被調整的層，LoRA 訓練 r·(in + out) 個數字，這裡 r = {r}。把各層加起來。")
 
 
-def _read_losses(lora_losses: Any) -> dict[int, float]:
-    if not isinstance(lora_losses, Mapping) or not lora_losses:
-        raise AnswerError("Pass the LoRA losses as a dict {rank: final loss} (see the exercise).",
-                          "LoRA 的損失請以字典 {秩: 最終損失} 傳入（見題目）。")
-    out = {}
-    for r, loss in lora_losses.items():
-        if isinstance(r, bool) or not isinstance(r, (numbers.Integral, np.integer)) \
-                or isinstance(loss, bool) or not isinstance(loss, (numbers.Real, np.floating)) \
-                or not math.isfinite(loss):
-            raise AnswerError("The dict of losses must map integer ranks to finite numbers.",
-                              "損失字典必須把整數的秩對應到有限的數字。")
-        out[int(r)] = float(loss)
-    return out
-
-
-@checker
-def check_smallest_rank(answer: Any, lora_losses: Any, base_loss: Any) -> Feedback:
-    """Exercise 2: the smallest trained rank whose loss is <= TARGET_FACTOR × the pre-trained
-    model's loss on task B (``base_loss``).
-
-    The answer is 0 when no trained rank reaches the target.
-    """
-    r = read_integer(answer, "a rank", "一個秩")
-    losses = _read_losses(lora_losses)
-    full = read_number(base_loss, "the pre-trained model's loss", "預訓練模型的損失")
-    target = TARGET_FACTOR * full
-    good = sorted(k for k, loss in losses.items() if loss <= target)
-    expected = good[0] if good else 0
-    if r == expected:
-        if expected == 0:
-            return Feedback(True, f"Right: no trained rank reaches {target:.3g}.",
-                            f"正確：沒有任何訓練過的秩達到 {target:.3g}。")
-        return Feedback(True, f"Right: r = {expected} is the first rank with loss "
-                              f"{losses[expected]:.3g} <= {target:.3g}.",
-                        f"正確：r = {expected} 是第一個損失 {losses[expected]:.3g} <= {target:.3g} 的秩。")
-    if r in good:
-        return Feedback(False, f"r = {r} reaches the target, but a smaller trained rank does too.",
-                        f"r = {r} 確實達標，但還有更小的秩也達標。")
-    if r in losses:
-        return Feedback(False, f"r = {r} ends at loss {losses[r]:.3g}, above the target "
-                               f"{target:.3g} = {TARGET_FACTOR:g} × {full:.3g}.",
-                        f"r = {r} 的最終損失是 {losses[r]:.3g}，高於目標 {target:.3g} = "
-                        f"{TARGET_FACTOR:g} × {full:.3g}。")
-    return Feedback(False, f"Choose among the trained ranks {sorted(losses)} (or 0 if none "
-                           "reaches the target).",
-                    f"請從訓練過的秩 {sorted(losses)} 中選擇（若都未達標則填 0）。")
-
-
 @checker
 def check_memory_bytes(answer: Any, config: Any) -> Feedback:
     """Exercise 3: bytes of weights + gradients + Adam state for LoRA at r = RANK_MEMORY."""
@@ -210,3 +160,150 @@ def check_rank_floor(answer: Any, D_star: Any) -> Feedback:
     return Feedback(False, "Use Eckart–Young (chapter 3): the best rank-k error is "
                            "sqrt(Σ_(i>k) σ_i²); divide it by ‖ΔW*‖_F.",
                     "使用 Eckart–Young 定理（第 3 章）：最佳秩 k 近似的誤差是 sqrt(Σ_(i>k) σ_i²)，再除以 ‖ΔW*‖_F。")
+
+
+# --- the tiny language model (part 2 of the chapter) ---------------------------------------------
+
+#: Exercise 2: the rank the sweep skipped; the learner trains it.
+GAIN_RANK = 32
+#: Exercise 3: the α of the second run (the sweep's is the configuration's ``alpha``).
+ALPHA_LARGE = 32.0
+#: Exercise 4: LoRA+'s ratio λ = learning rate of B / learning rate of A (Hayou et al. 2024: 2⁴).
+LORA_PLUS_RATIO = 16.0
+#: Exercise 5: the large rank at which α/r and rsLoRA's α/√r are compared.
+RSLORA_RANK = 64
+
+_CLOSE = 0.005          # absolute tolerance on a fraction read from printed numbers
+
+
+def _run_fields(run: Any, name: str) -> tuple[int | None, tuple[str, ...], float]:
+    """(r, targets, new_loss) of an ``lm_experiment.LMRun``, or an AnswerError naming ``name``."""
+    try:
+        r, targets, loss = run.r, tuple(run.targets), float(run.new_loss)
+    except (AttributeError, TypeError, ValueError):
+        raise AnswerError(f"Pass {name} as the result of finetune_lm(...) (an LMRun).",
+                          f"{name} 請傳入 finetune_lm(...) 的結果（一個 LMRun）。") from None
+    if not math.isfinite(loss):
+        raise AnswerError(f"{name}.new_loss is not a finite number.",
+                          f"{name}.new_loss 不是有限的數字。")
+    return r, targets, loss
+
+
+@checker
+def check_gain_share(answer: Any, run: Any, full: Any, base_loss: Any) -> Feedback:
+    """Exercise 2: (base − LoRA) / (base − full), the share of full fine-tuning's gain on the new
+    text that LoRA on q, v at r = GAIN_RANK recovers (losses held out, nats per byte)."""
+    share = read_number(answer, "a fraction", "一個比例")
+    r, targets, loss = _run_fields(run, "run")
+    _, _, full_loss = _run_fields(full, "full")
+    base = read_number(base_loss, "the pre-trained model's loss", "預訓練模型的損失")
+    if r != GAIN_RANK or set(targets) != {"q", "v"}:
+        return Feedback(False, f"run must be LoRA on q and v at r = {GAIN_RANK}: "
+                               "finetune_lm(base, lm_config, r=ch5.GAIN_RANK).",
+                        f"run 必須是在 q 與 v 上、r = {GAIN_RANK} 的 LoRA："
+                        "finetune_lm(base, lm_config, r=ch5.GAIN_RANK)。")
+    if not base > full_loss:
+        raise AnswerError("full must end below the pre-trained loss base_loss.",
+                          "full 的損失必須低於預訓練模型的損失 base_loss。")
+    expected = (base - loss) / (base - full_loss)
+    if abs(share - expected) <= _CLOSE:
+        return Feedback(True, f"Right: ({base:.3f} − {loss:.3f}) / ({base:.3f} − {full_loss:.3f}) "
+                              f"= {expected:.3f} of full fine-tuning's gain, with "
+                              f"{r} · (in + out) parameters per adapted matrix.",
+                        f"正確：({base:.3f} − {loss:.3f}) / ({base:.3f} − {full_loss:.3f}) = "
+                        f"{expected:.3f}，也就是完整微調所得進步的這個比例，每個被調整的矩陣只用 "
+                        f"{r} · (in + out) 個參數。")
+    if abs(share - 100 * expected) <= 100 * _CLOSE:
+        return Feedback(False, "Give it as a fraction (0.5), not a percentage (50).",
+                        "請以比例（0.5）作答，不要用百分比（50）。")
+    if abs(share - (1 - expected)) <= _CLOSE:
+        return Feedback(False, "That is the share LoRA misses; the question asks for the share "
+                               "it recovers.",
+                        "這是 LoRA 沒做到的比例；題目問的是它做到的比例。")
+    if abs(share - full_loss / loss) <= _CLOSE or abs(share - loss / full_loss) <= _CLOSE:
+        return Feedback(False, "That compares the losses themselves. Compare the gains: how far "
+                               "each run came down from the pre-trained loss base_loss.",
+                        "這是直接比較損失本身。請比較「進步量」：每次執行從預訓練損失 base_loss 降了多少。")
+    return Feedback(False, "Gain of a run = base_loss − its new_loss. Divide LoRA's gain by full "
+                           "fine-tuning's.",
+                    "一次執行的進步量 = base_loss − 它的 new_loss。把 LoRA 的進步量除以完整微調的進步量。")
+
+
+def _first_step_feedback(value: float, expected: float, right_en: str, right_zh: str,
+                         one_en: str, one_zh: str) -> Feedback:
+    if abs(value - expected) <= 1e-3 * expected:
+        return Feedback(True, right_en, right_zh)
+    if abs(value - 1.0) <= 1e-3:
+        return Feedback(False, one_en, one_zh)
+    if abs(value - math.sqrt(expected)) <= 1e-3 * math.sqrt(expected) \
+            or abs(value - expected ** 2) <= 1e-3 * expected ** 2:
+        return Feedback(False, "AdamW's first step moves each entry by lr · g/|g| (about ± lr): "
+                               "the size of the gradient cancels, only its sign is left.",
+                        "AdamW 的第一步讓每個元素移動 lr · g/|g|（大約 ± lr）：梯度的大小被約掉，只剩下正負號。")
+    if abs(value - 1 / expected) <= 1e-3 / expected:
+        return Feedback(False, "That is the inverse ratio: the question divides the new run by the "
+                               "old one.",
+                        "這是倒數；題目是把新的執行除以原來的執行。")
+    return Feedback(False, "On step one B = 0, so A gets no gradient; B moves by lr · g/|g| "
+                           "(AdamW's first step); ΔW = (α/r) B A.",
+                    "第一步時 B = 0，所以 A 沒有梯度；B 移動 lr · g/|g|（AdamW 的第一步）；ΔW = (α/r) B A。")
+
+
+@checker
+def check_alpha_first_step(answer: Any, alpha: Any, alpha_large: Any = ALPHA_LARGE) -> Feedback:
+    """Exercise 3: ‖ΔW‖ after one AdamW step with α = ``alpha_large``, over the same with
+    α = ``alpha`` (same r and learning rate; B starts at 0): α_large / α."""
+    value = read_number(answer, "a ratio", "一個比值")
+    a = read_number(alpha, "alpha", "alpha")
+    big = read_number(alpha_large, "alpha_large", "alpha_large")
+    if a <= 0 or big <= 0:
+        raise AnswerError("alpha and alpha_large must be positive.", "alpha 與 alpha_large 必須是正數。")
+    expected = big / a
+    return _first_step_feedback(
+        value, expected,
+        f"Right: B's first step is the same (± lr, whatever the gradient's size), so ΔW = (α/r) B A "
+        f"grows with α: {big:g} / {a:g} = {expected:g}. With Adam, α acts like a learning rate (of B).",
+        f"正確：B 的第一步不變（不論梯度大小都是 ± lr），所以 ΔW = (α/r) B A 隨 α 等比例變大："
+        f"{big:g} / {a:g} = {expected:g}。搭配 Adam 時，α 的作用就像（B 的）學習率。",
+        "B's first step is indeed the same, but ΔW is (α/r) B A: the scale multiplies it.",
+        "B 的第一步確實一樣，但 ΔW 是 (α/r) B A：縮放係數會乘在上面。")
+
+
+@checker
+def check_lora_plus_first_step(answer: Any, ratio: Any = LORA_PLUS_RATIO) -> Feedback:
+    """Exercise 4: ‖ΔW‖ after one AdamW step with lr_B = λ · lr_A (LoRA+), over plain LoRA: λ."""
+    value = read_number(answer, "a ratio", "一個比值")
+    lam = read_number(ratio, "ratio", "ratio")
+    if lam <= 0:
+        raise AnswerError("ratio must be positive.", "ratio 必須是正數。")
+    return _first_step_feedback(
+        value, lam,
+        f"Right: on step one only B moves (A has no gradient while B = 0), by ± λ·lr instead of "
+        f"± lr, so ΔW = (α/r) B A is λ = {lam:g} times larger.",
+        f"正確：第一步只有 B 會動（B = 0 時 A 沒有梯度），移動量從 ± lr 變成 ± λ·lr，所以 "
+        f"ΔW = (α/r) B A 變成 λ = {lam:g} 倍。",
+        "A does not move on step one, but B does, with λ times the learning rate.",
+        "第一步 A 不會動，但 B 會動，而且學習率是 λ 倍。")
+
+
+@checker
+def check_rslora_factor(answer: Any, r: Any = RSLORA_RANK) -> Feedback:
+    """Exercise 5: rsLoRA's scale α/√r over LoRA's α/r at rank r (same α): √r."""
+    value = read_number(answer, "a factor", "一個倍數")
+    rank = read_integer(r, "r", "r")
+    if rank < 1:
+        raise AnswerError("r must be a positive integer.", "r 必須是正整數。")
+    expected = math.sqrt(rank)
+    if abs(value - expected) <= 1e-3 * expected:
+        return Feedback(True, f"Right: (α/√r) / (α/r) = √r = {expected:g}: at r = {rank} rsLoRA "
+                              f"scales the update {expected:g} times more than α/r does.",
+                        f"正確：(α/√r) / (α/r) = √r = {expected:g}：在 r = {rank} 時，rsLoRA 對更新量"
+                        f"的縮放是 α/r 的 {expected:g} 倍。")
+    if abs(value - 1 / expected) <= 1e-3 / expected:
+        return Feedback(False, "That is the inverse: α/√r is the larger of the two for r > 1.",
+                        "這是倒數：r > 1 時，α/√r 比較大。")
+    if abs(value - rank) <= 1e-3 * rank or abs(value - 1 / rank) <= 1e-3 / rank:
+        return Feedback(False, "Divide α/√r by α/r: α cancels, and r / √r is left.",
+                        "把 α/√r 除以 α/r：α 約掉，剩下 r / √r。")
+    return Feedback(False, "Write both scales with the same α and divide them.",
+                    "用同一個 α 寫出兩個縮放係數，再相除。")
