@@ -3,6 +3,7 @@
 #   make test    create .venv if missing, install, run every test (unit, notebooks, book build)
 #   make lab     open your own copies of the chapters (learner/en, learner/zh) in JupyterLab
 #   make serve   serve the built book on http://127.0.0.1:8000
+#   make pdf     the print edition: _build/pdf/rank-to-lora-en.pdf and rank-to-lora-zh.pdf (XeLaTeX)
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -16,7 +17,7 @@ PIP    := $(PY) -m pip install --disable-pip-version-check
 INSTALL_DEPS := $(PIP) -r requirements.txt
 INSTALL_PKG  := $(PIP) --no-build-isolation --no-deps -e .
 
-.PHONY: install book test unit notebooks build-book site lab learner lab-refresh serve clean-notebooks clean
+.PHONY: install book test unit notebooks build-book site pdf pdf-check lab learner lab-refresh serve clean-notebooks clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,10 +32,10 @@ book: $(STAMP)
 	@echo ""
 	@echo "The book is in _build/html. Open _build/html/index.html in a browser, or run: make serve"
 
-test: unit notebooks build-book site
+test: unit notebooks build-book site pdf pdf-check
 
 unit: $(STAMP)
-	$(PY) -m pytest tests --ignore=tests/site
+	$(PY) -m pytest tests --ignore=tests/site --ignore=tests/pdf
 
 notebooks: $(STAMP)
 	$(PY) -m pytest --nbval-lax --nbval-cell-timeout=300 -p no:cacheprovider chapters
@@ -44,6 +45,16 @@ build-book: $(STAMP)
 
 site: $(STAMP)
 	$(PY) -m pytest tests/site
+
+# The print edition, one PDF per language (Jupyter Book 1's LaTeX builder, XeLaTeX, xeCJK). It
+# reuses the notebooks the HTML build executed when they are current, else executes them once.
+# Needs Debian's texlive-xetex texlive-lang-chinese latexmk fonts-noto-cjk (see README).
+pdf: $(STAMP)
+	$(PY) tools/build_pdf.py
+	@echo "The PDFs are in _build/pdf: rank-to-lora-en.pdf (English), rank-to-lora-zh.pdf (中文)"
+
+pdf-check: $(STAMP)
+	$(PY) -m pytest tests/pdf
 
 # Learner copies: one language each, solutions folded, no solution code, no outputs. A copy you
 # changed is never overwritten; `make lab-refresh NB=01_rank` replaces one (keeping a .bak).
