@@ -227,3 +227,15 @@ def test_the_search_page_speaks_chinese(browser):
     assert re.match(r"搜尋完成，找到 \d+ 頁符合搜尋條件。", summary), summary
     title = browser.execute_script("return document.querySelector('#search-results h2').textContent")
     assert title.startswith("搜尋結果"), title
+
+
+@pytest.mark.parametrize("page", ["01_rank.html", "05_training.html"])
+def test_the_page_header_fits_a_phone(browser, page):
+    # the language switch and the header buttons share one line: no sideways scrolling
+    _set_width(browser, 390)
+    browser.get(_chapter(page) + "?lang=zh")
+    width, client = browser.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];")
+    assert width <= client + 1, (page, width, client)
+    assert browser.execute_script(
+        "return document.querySelector('.lang-switch').getBoundingClientRect().right") <= client
