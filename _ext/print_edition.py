@@ -462,13 +462,52 @@ PREAMBLE_EN = r"""
 PREAMBLE_ZH = r"""
 \linespread{1.25}
 \renewcommand{\partname}{}
-\titleformat{\chapter}[display]{\normalfont\sffamily\bfseries\Huge}%
-  {\LARGE 第 \thechapter{} 章}{16pt}{}
-% running footers: 第 5 章 / 附錄 A, not "Chapter 5."
+\renewcommand{\appendixname}{附錄}
+% chapter openings and running footers: 第 5 章 / 附錄 A, not "Chapter 5."
 \makeatletter
-\renewcommand{\chaptermark}[1]{\markboth{\ifx\@chapapp\appendixname 附錄 \thechapter\else 第 \thechapter{} 章\fi\quad #1}{}}
+\def\bookappchapapp{\appendixname}   % what \appendix sets \@chapapp to, for \ifx
+\titleformat{\chapter}[display]{\normalfont\sffamily\bfseries\Huge}%
+  {\LARGE \ifx\@chapapp\bookappchapapp 附錄 \thechapter\else 第 \thechapter{} 章\fi}{16pt}{}
+\renewcommand{\chaptermark}[1]{\markboth{\ifx\@chapapp\bookappchapapp 附錄 \thechapter\else 第 \thechapter{} 章\fi\quad #1}{}}
 \makeatother
 """
+
+
+APPENDIX_PART = "Appendices / 附錄"        # the _toc.yml captions whose chapters print as
+REFERENCE_PART = "Reference / 參考"         # appendices A, B … and as unnumbered chapters
+_APPENDIX_PREFIX = re.compile(r"(?:Appendix [A-Z]: |附錄 [A-Z]：)")
+_CHAPTER = re.compile(r"\\chapter\{(.*)\}")
+
+
+def letter_appendices(tex: str, lang: str) -> str:
+    """The LaTeX of an edition with the appendices lettered and the reference part unnumbered.
+
+    After ``\\part{Appendices}`` comes ``\\appendix``, so its chapters are A, B (their titles lose
+    the "Appendix A: " that the HTML book needs); the chapters of the reference part (glossary,
+    references) become unnumbered chapters that still appear in the contents and the footers.
+    ``tools/build_pdf.py`` applies it between Sphinx and XeLaTeX. ValueError if a part is missing.
+    """
+    appendix = rf"\part{{{edition_half(APPENDIX_PART, lang)}}}"
+    reference = rf"\part{{{edition_half(REFERENCE_PART, lang)}}}"
+    lines = tex.split("\n")
+    for part in (appendix, reference):
+        if part not in lines:
+            raise ValueError(f"the {lang} edition has no line {part!r}")
+    out, state = [], None
+    for line in lines:
+        if line in (appendix, reference):
+            state = "appendix" if line == appendix else "reference"
+            out += [line, r"\appendix"] if state == "appendix" else [line]
+            continue
+        match = _CHAPTER.fullmatch(line)
+        if match and state == "appendix":
+            line = r"\chapter{" + _APPENDIX_PREFIX.sub("", match.group(1), count=1) + "}"
+        elif match and state == "reference":
+            title = match.group(1)
+            line = (rf"\chapter*{{{title}}}\addcontentsline{{toc}}{{chapter}}{{{title}}}"
+                    rf"\markboth{{{title}}}{{}}")
+        out.append(line)
+    return "\n".join(out)
 
 
 def on_config_inited(app: Sphinx, config: Any) -> None:

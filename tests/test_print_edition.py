@@ -162,3 +162,22 @@ def test_wide_tables_get_column_widths_narrow_ones_do_not():
     assert "colwidths-given" in wide["classes"] and "colwidths-given" not in narrow["classes"]
     widths = [c["colwidth"] for c in wide.findall(nodes.colspec)]
     assert widths == [6, 6, 64, 6]             # a Chinese character counts twice; 6 … 28, the widest 64
+
+
+def test_appendices_are_lettered_and_the_reference_part_unnumbered():
+    tex = "\n".join([r"\part{學習路徑}", r"\chapter{矩陣的秩}", r"\part{附錄}",
+                     r"\chapter{附錄 A：多 GPU 上的 LoRA}", r"\chapter{附錄 B：效能}",
+                     r"\part{參考}", r"\chapter{術語表}"])
+    out = P.letter_appendices(tex, "zh").split("\n")
+    assert out[:4] == [r"\part{學習路徑}", r"\chapter{矩陣的秩}", r"\part{附錄}", r"\appendix"]
+    assert out[4:6] == [r"\chapter{多 GPU 上的 LoRA}", r"\chapter{效能}"]
+    assert out[7].startswith(r"\chapter*{術語表}\addcontentsline{toc}{chapter}{術語表}")
+    en = P.letter_appendices("\n".join([r"\part{Appendices}", r"\chapter{Appendix A: LoRA on many GPUs}",
+                                        r"\part{Reference}", r"\chapter{Glossary}"]), "en").split("\n")
+    assert en[1:3] == [r"\appendix", r"\chapter{LoRA on many GPUs}"]
+    try:
+        P.letter_appendices(r"\chapter{Glossary}", "en")
+    except ValueError as exc:
+        assert "Appendices" in str(exc)
+    else:
+        raise AssertionError("a LaTeX file without the appendix part was accepted")

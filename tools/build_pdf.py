@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "_ext"))
 
-from print_edition import EDITIONS, LANGUAGE, TARGET, cell_sources  # noqa: E402
+from print_edition import EDITIONS, LANGUAGE, TARGET, cell_sources, letter_appendices  # noqa: E402
 
 OUT = ROOT / "_build" / "pdf"
 NOTEBOOKS = OUT / "notebooks"                   # executed chapters, shared by both editions
@@ -132,6 +132,8 @@ def missing_characters(log: Path) -> list[str]:
 
 def xelatex(latex_dir: Path, lang: str) -> Path:
     name = TARGET.format(lang=lang)
+    tex = latex_dir / f"{name}.tex"
+    tex.write_text(letter_appendices(tex.read_text(encoding="utf-8"), lang), encoding="utf-8")
     command = ["latexmk", "-pdfxe", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
                f"{name}.tex"]
     run = subprocess.run(command, cwd=latex_dir, capture_output=True, text=True)

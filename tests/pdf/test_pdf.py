@@ -26,7 +26,7 @@ OUT = ROOT / "_build" / "pdf"
 PAGES = OUT / "pages"
 sys.path.insert(0, str(ROOT / "_ext"))
 
-from print_edition import EDITIONS, TARGET, edition_half, other  # noqa: E402
+from print_edition import _APPENDIX_PREFIX, EDITIONS, TARGET, edition_half, other  # noqa: E402
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
@@ -178,8 +178,15 @@ def test_every_chapter_title_is_printed_in_its_language(lang):
     titles = chapter_titles()
     assert len(titles) >= 9
     text = book_text(lang)
-    missing = [(doc, edition_half(t, lang)) for doc, t in titles if normal(edition_half(t, lang)) not in text]
+    # an appendix prints "Appendix A" / "附錄 A" above its title, which drops that prefix
+    printed = {doc: _APPENDIX_PREFIX.sub("", edition_half(t, lang), count=1) for doc, t in titles}
+    missing = [(doc, title) for doc, title in printed.items() if normal(title) not in text]
     assert not missing, f"{lang}: titles not found: {missing}"
+    lettered = [doc for doc, t in titles if _APPENDIX_PREFIX.match(edition_half(t, lang))]
+    assert len(lettered) == 2, lettered
+    label = {"en": "Appendix", "zh": "附錄"}[lang]
+    for letter in "AB":
+        assert re.search(rf"^{label}\s+{letter}\s*$", "".join(pages(lang)), re.M | re.I), (lang, letter)
 
 
 def headings() -> list[tuple[str, str]]:
@@ -281,18 +288,25 @@ def test_solutions_are_at_the_end_of_each_chapter(lang):
 def test_the_glossary_is_in_the_editions_language(lang):
     glossary = ROOT / "chapters" / "glossary.md"
     title = edition_half(re.search(r"^# (.+)$", markdown(glossary), re.M).group(1), lang)
-    at = [i for i, page in enumerate(pages(lang)) if re.search(rf"^{re.escape(title)}\s*$", page, re.M)]
+    at = [i for i, page in enumerate(pages(lang)) if re.search(rf"^{re.escape(title)}\s*$", page, re.M)
+          and not _is_contents(page)]
     assert at, f"{lang}: no glossary page"
-    page = "".join(pages(lang)[at[-1]:at[-1] + 3])
+    page = "".join(pages(lang)[at[0]:at[0] + 3])          # the opening page (later: footers)
     header = {"en": "Definition", "zh": "定義"}[lang]
     assert header in page and {"en": "Definition", "zh": "定義"}[other(lang)] not in page
 
 
 # --- pages to look at ----------------------------------------------------------------------------
 
-def _find(lang: str, pattern: str, after: int = 0) -> int:
+def _is_contents(page: str) -> bool:
+    """A page of the table of contents (its dot leaders), where every chapter title also appears."""
+    return page.count(". . .") >= 3
+
+
+def _find(lang: str, pattern: str, after: int = 0, contents: bool = False) -> int:
+    """The first page from ``after`` that matches; a contents page only if ``contents``."""
     for i, page in enumerate(pages(lang)):
-        if i >= after and re.search(pattern, page, re.M):
+        if i >= after and re.search(pattern, page, re.M) and contents == _is_contents(page):
             return i + 1
     raise AssertionError(f"{lang}: no page matches {pattern!r}")
 
@@ -315,7 +329,8 @@ def test_pages_render_to_png_for_review(lang):
     pdftoppm = _tool("pdftoppm")
     rendered = []
     for name, patterns in REVIEW.items():
-        page = 1 if name == "cover" else _find(lang, patterns[EDITIONS.index(lang)], after=2)
+        page = 1 if name == "cover" else _find(lang, patterns[EDITIONS.index(lang)], after=2,
+                                               contents=name == "contents")
         stem = PAGES / f"{lang}-{name}"
         subprocess.run([pdftoppm, "-r", "100", "-png", "-singlefile", "-f", str(page), "-l", str(page),
                         str(pdf_path(lang)), str(stem)], check=True)
