@@ -6,10 +6,10 @@ changes) with ``tiny_lm.train_lm``, the loop the chapter writes out by hand firs
 the chapter's table reports: trainable parameters, the held-out loss on the new text, the held-out
 loss on the pre-training text (forgetting), time per step and memory.
 
-The configuration is ``LMConfig`` with two presets chosen like the control experiment's
-(``experiment.default_config``): ``lm_small_config()`` for two CPU cores (the chapter's budget) and
-``lm_full_config()`` for a GPU (``benchmarks/gpu_run.py``), longer and with bigger batches.
-The chapter uses the small one on every device unless ``LOWRANK_CH5_PRESET=full``.
+The configuration is ``LMConfig`` with two presets: ``lm_small_config()``, which chapter 5 uses on
+every device (its asserts were checked there; two CPU cores run it within the chapter's budget),
+and ``lm_full_config()``, longer and with bigger batches, which ``benchmarks/gpu_run.py`` runs on a
+GPU and reports without asserting.
 ``weight_matrices`` reads each projection's effective weight W₀ + (α/r)BA, so that the updates of
 full fine-tuning and of LoRA are compared as matrices (``updates``).
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import os
 import time
 from dataclasses import dataclass
 from typing import Iterable
@@ -27,14 +26,13 @@ import torch
 from torch import nn
 
 from ._validate import check_int, check_positive_int, check_positive_number
-from .experiment.config import PRESET_ENV
 from .experiment.loop import training_memory_bytes
 from .lora import LoRALinear, apply_lora, count_parameters, lora_layers
 from .runtime import get_device, resolve_device, synchronize
 from .text_data import CORPORA, load_corpus
 from .tiny_lm import TinyLM, evaluate_lm, train_lm
 
-__all__ = ["LMConfig", "lm_small_config", "lm_full_config", "lm_default_config", "LMRun",
+__all__ = ["LMConfig", "lm_small_config", "lm_full_config", "LMRun",
            "finetune_lm", "weight_matrices", "weight_updates", "PRETRAINING", "FINETUNING"]
 
 PRETRAINING, FINETUNING = "pydoc", "stdlib"      # the text it knows, the text it learns
@@ -95,27 +93,13 @@ def lm_small_config(**changes: object) -> LMConfig:
 
 
 def lm_full_config(**changes: object) -> LMConfig:
-    """The GPU preset (``benchmarks/gpu_run.py``; chapter 5 with ``LOWRANK_CH5_PRESET=full``): 2,000 steps
+    """The GPU preset (``benchmarks/gpu_run.py``): 2,000 steps
     of 64 windows, every held-out window evaluated, ranks up to 64 with 32 added."""
     settings: dict[str, object] = dict(name="full", steps=2000, batch_size=64, warmup=100,
                                        ranks=(1, 2, 4, 8, 16, 32, 64), eval_windows=None,
                                        threads=None)
     settings.update(changes)
     return LMConfig(**settings)  # type: ignore[arg-type]
-
-
-def lm_default_config() -> LMConfig:
-    """``lm_small_config()`` on every device, unless ``LOWRANK_CH5_PRESET=full`` (the variable the
-    control experiment's ``default_config`` reads) asks for ``lm_full_config()``.
-
-    Unlike the control, the chapter's evidence keeps the small preset on a GPU too: its asserts
-    were checked at that preset, and the full one is ``benchmarks/gpu_run.py``'s, which reports
-    what it finds without asserting it.
-    """
-    preset = os.environ.get(PRESET_ENV, "").strip().lower()
-    if preset not in ("", "small", "full"):
-        raise ValueError(f"{PRESET_ENV} must be 'small', 'full' or unset, got {preset!r}")
-    return lm_full_config() if preset == "full" else lm_small_config()
 
 
 @dataclass

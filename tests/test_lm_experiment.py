@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lowrank_utils.experiment.config import PRESET_ENV
-from lowrank_utils.lm_experiment import (FINETUNING, LMConfig, finetune_lm, lm_default_config,
+from lowrank_utils.lm_experiment import (FINETUNING, LMConfig, finetune_lm,
                                          lm_full_config, lm_small_config, weight_matrices,
                                          weight_updates)
 from lowrank_utils.lora import apply_lora, lora_layers, merge_lora
@@ -21,20 +20,12 @@ def base():
     return load_tiny_lm("cpu")[0]
 
 
-def test_presets_and_the_environment_variable(monkeypatch):
+def test_presets():
     small, full = lm_small_config(), lm_full_config()
     assert small.name == "small" and full.name == "full"
     assert full.steps > small.steps and full.batch_size > small.batch_size
     assert set(small.ranks) <= set(full.ranks) and small.targets == ("q", "v")
-    monkeypatch.delenv(PRESET_ENV, raising=False)
-    assert lm_default_config() == small                     # on every device, a GPU too
-    monkeypatch.setenv(PRESET_ENV, "full")
-    assert lm_default_config() == full
-    monkeypatch.setenv(PRESET_ENV, "small")
-    assert lm_default_config() == small
-    monkeypatch.setenv(PRESET_ENV, "huge")
-    with pytest.raises(ValueError, match=PRESET_ENV):
-        lm_default_config()
+    assert 8 in small.ranks and 8 in full.ranks            # the chapter compares r = 8 and the largest
 
 
 @pytest.mark.parametrize("field, value, error", [

@@ -161,9 +161,10 @@ def small_config(**changes: object) -> TrainingConfig:
 def full_config(**changes: object) -> TrainingConfig:
     """The GPU preset: 4× wider layers, 16× more data, batches of 1024, ranks up to 64, r* = 8.
 
-    Used by ``benchmarks/gpu_run.py`` and by chapter 5 when ``get_device()`` finds CUDA (or
-    ``LOWRANK_CH5_PRESET=full``). Chapter 5 with exactly this preset was run to the end on a CPU
-    in float32 (``LOWRANK_CH5_PRESET=full``), and all its asserts held.
+    Used by ``benchmarks/gpu_run.py`` and by chapter 5's control experiment when ``get_device()``
+    finds CUDA (or ``LOWRANK_CH5_PRESET=full``). Chapter 5 with this preset was run to the end on
+    a CPU in float32 (``LOWRANK_CH5_PRESET=full``; the language-model part keeps its small
+    preset), and all its asserts held.
     """
     settings: dict[str, object] = dict(
         name="full", d_in=256, d_hidden=256, n_classes=256, true_rank=8, teacher_logit_gain=5.0,
