@@ -38,7 +38,7 @@ unit: $(STAMP)
 	$(PY) -m pytest tests --ignore=tests/site --ignore=tests/pdf
 
 notebooks: $(STAMP)
-	$(PY) -m pytest --nbval-lax --nbval-cell-timeout=300 -p no:cacheprovider chapters
+	$(PY) -m pytest --nbval-lax --nbval-cell-timeout=600 -p no:cacheprovider chapters
 
 build-book: $(STAMP)
 	$(BUILD)

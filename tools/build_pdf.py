@@ -36,7 +36,7 @@ from print_edition import EDITIONS, LANGUAGE, TARGET, cell_sources, letter_appen
 OUT = ROOT / "_build" / "pdf"
 NOTEBOOKS = OUT / "notebooks"                   # executed chapters, shared by both editions
 HTML_EXECUTED = ROOT / "_build" / "jupyter_execute"
-CELL_TIMEOUT = 300
+CELL_TIMEOUT = 600                # as _config.yml and make notebooks
 MISSING = re.compile(r"Missing character: There is no (.+?) in font (.+?)!")
 
 
