@@ -26,14 +26,16 @@ import torch
 from torch import nn
 
 from ._validate import check_int, check_positive_int, check_positive_number
+from .experiment.analysis import delta_weights
 from .experiment.loop import training_memory_bytes
 from .lora import LoRALinear, apply_lora, count_parameters, lora_layers
 from .runtime import get_device, resolve_device, synchronize
-from .text_data import CORPORA, load_corpus
+from .text_data import CORPORA, Corpus, load_corpus
 from .tiny_lm import TinyLM, evaluate_lm, train_lm
 
 __all__ = ["LMConfig", "lm_small_config", "lm_full_config", "LMRun",
-           "finetune_lm", "weight_matrices", "weight_updates", "PRETRAINING", "FINETUNING"]
+           "finetune_lm", "held_out_loss", "linear_layers", "weight_matrices", "weight_updates",
+           "PRETRAINING", "FINETUNING"]
 
 PRETRAINING, FINETUNING = "pydoc", "stdlib"      # the text it knows, the text it learns
 
@@ -188,16 +190,20 @@ def finetune_lm(base: TinyLM, config: LMConfig, *, r: int | None = None,
         memory = training_memory_bytes(model)["total"]
         kind = "weights + gradients + AdamW moments (float32, no activations)"
 
-    def held_out(c: str) -> float:
-        return evaluate_lm(model, load_corpus(c).held_out.to(device),
-                           max_windows=config.eval_windows, threads=config.threads)
-
     return LMRun(label=label, method=method, targets=tuple(targets), r=r, scaling=scaling,
                  lr=peak_lr, lr_ratio=float(lr_ratio), model=model,
                  trainable=count_parameters(model, trainable_only=True),
-                 train_losses=np.asarray(losses), new_loss=held_out(corpus),
-                 old_loss=held_out(old.name), time_per_step=elapsed / config.steps,
+                 train_losses=np.asarray(losses),
+                 new_loss=held_out_loss(model, new, config),
+                 old_loss=held_out_loss(model, old, config), time_per_step=elapsed / config.steps,
                  memory_bytes=memory, memory_kind=kind, device=str(device))
+
+
+def held_out_loss(model: TinyLM, corpus: Corpus, config: LMConfig) -> float:
+    """Mean loss (nats per byte) of ``model`` on the held-out part of ``corpus``, evaluated as
+    ``config`` says (windows, threads, device). Every loss of chapter 5's second part."""
+    return evaluate_lm(model, corpus.held_out.to(config.torch_device()),
+                       max_windows=config.eval_windows, threads=config.threads)
 
 
 @torch.no_grad()
@@ -207,30 +213,37 @@ def weight_matrices(model: nn.Module) -> dict[str, np.ndarray]:
     A LoRA layer counts once, as W₀ + (α/r) B A (its ``base.weight`` alone once merged), under the
     name of the layer it wraps, so a LoRA model and a fully fine-tuned one line up name by name.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    inner = {f"{name}.base" for name, m in model.named_modules() if isinstance(m, LoRALinear)}
     weights: dict[str, np.ndarray] = {}
-    for name, module in model.named_modules():
+    for name in linear_layers(model):
+        module = model.get_submodule(name)
         if isinstance(module, LoRALinear):
             W = module.base.weight.double()                                         # (out, in)
             if not module.merged:       # + (α/r) B A, in float64 so that its rank stays r
                 W = W + module.scaling * (module.lora_B.double() @ module.lora_A.double())
-        elif isinstance(module, nn.Linear) and name not in inner:
-            W = module.weight.double()                                              # (out, in)
         else:
-            continue
+            W = module.weight.double()                                              # (out, in)
         weights[name] = W.detach().cpu().numpy()
     return weights
 
 
+def linear_layers(model: nn.Module) -> list[str]:
+    """Names of the linear layers of ``model``, a LoRA layer once under the name of the layer it
+    wraps (so a LoRA model and a fully fine-tuned one line up name by name)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    inner = {f"{name}.base" for name, m in model.named_modules() if isinstance(m, LoRALinear)}
+    return [name for name, m in model.named_modules()
+            if isinstance(m, LoRALinear) or (isinstance(m, nn.Linear) and name not in inner)]
+
+
 def weight_updates(model: nn.Module, base: nn.Module,
                    names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
-    """{layer name: ΔW = W − W₀ (out, in)} of the linear layers ``names`` (default: all)."""
-    W, W0 = weight_matrices(model), weight_matrices(base)
-    names = list(W0) if names is None else list(names)
-    missing = [n for n in names if n not in W or n not in W0]
+    """{layer name: ΔW = W − W₀ (out, in)} of the linear layers ``names`` (default: all), by
+    ``experiment.delta_weights`` (float64; an unmerged LoRA layer's is exactly (α/r) B A)."""
+    layers = linear_layers(base)
+    names = layers if names is None else list(names)
+    missing = [n for n in names if n not in layers or n not in linear_layers(model)]
     if missing:
         raise ValueError(f"names {missing} are not linear layers of both models; they have "
-                         f"{list(W0)[:6]} …")
-    return {n: W[n] - W0[n] for n in names}
+                         f"{layers[:6]} …")
+    return delta_weights(model, base, names)
